@@ -1,0 +1,42 @@
+# r1lab: two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH_VERSION ?= 2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: install test test-all demo lint bench clean
+
+install: $(STAMP)
+
+# Re-run only when the dependency list changes: `make install` is quick when up to date.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
+	$(BIN)/python -m pip install --quiet -e ".[dev,serve]"
+	touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everything, the slow learning checks included.
+test-all: install
+	R1LAB_SLOW=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: install
+	$(BIN)/r1lab demo --output-dir runs/demo
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: install
+	$(BIN)/python bench/grading.py
+	$(BIN)/python bench/generation.py
+	$(BIN)/python bench/training.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

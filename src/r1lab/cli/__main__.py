@@ -1,0 +1,7 @@
+"""``python -m r1lab.cli``: the same as the ``r1lab`` command."""
+
+import sys
+
+from r1lab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,33 @@
+"""Problem data: bundled benchmarks, any local or hub dataset, JSONL I/O, procedural tasks, cleaning."""
+
+from r1lab.data.benchmarks import (
+    BENCHMARKS,
+    benchmark_path,
+    load_benchmark,
+    load_problems,
+    normalize_problems,
+)
+from r1lab.data.io import (
+    open_dataset,
+    read_jsonl,
+    require_columns,
+    stable_id,
+    write_json,
+    write_jsonl,
+    write_rows,
+)
+
+__all__ = [
+    "BENCHMARKS",
+    "benchmark_path",
+    "load_benchmark",
+    "load_problems",
+    "normalize_problems",
+    "open_dataset",
+    "read_jsonl",
+    "require_columns",
+    "stable_id",
+    "write_json",
+    "write_jsonl",
+    "write_rows",
+]

@@ -1,0 +1,32 @@
+"""Fixtures shared across the test suite: real tiny models built once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never reach a hub: everything they load is built locally.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A freshly built tiny Qwen3 model + byte tokenizer (random weights, samples by default)."""
+    from r1lab.models import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests run only with R1LAB_SLOW=1 (`make test-all`)."""
+    if os.environ.get("R1LAB_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set R1LAB_SLOW=1 or run `make test-all`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
