@@ -1,0 +1,115 @@
+"""The per-benchmark report: report.md, report.html and the response-length histogram.
+
+Built from results.json and details.jsonl alone, so ``write_benchmark_report`` can re-render a
+finished run (e.g. after a change to the templates) without generating or grading anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from r1lab.report.render import HtmlPage, fmt_number, markdown_table, percent
+
+HISTOGRAM_FILE = "length_hist.png"
+
+
+def metric_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    """(metric, value) rows: pass@k and cons@n with standard errors, truncation, lengths."""
+    metrics = results["metrics"]
+    rows = []
+    for key, value in metrics.items():
+        if key.endswith("_stderr") or key.startswith("length_"):
+            continue
+        rows.append([key, percent(value, metrics.get(f"{key}_stderr"))])
+    unit = results.get("length_unit", "tokens")
+    for stat in ("mean", "median", "p90", "max"):
+        if f"length_{stat}" in metrics:
+            rows.append([f"length {stat} ({unit})", fmt_number(metrics[f"length_{stat}"])])
+    return rows
+
+
+def breakdown_rows(table: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
+    return [
+        [group, fmt_number(row["num_problems"]), percent(row["pass@1"], row.get("pass@1_stderr"))]
+        for group, row in table.items()
+    ]
+
+
+def settings_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    sampling = results["sampling"]
+    rows = [
+        ["model", str(results.get("model"))],
+        ["endpoint", str(results.get("endpoint"))],
+        ["dataset", str(results.get("dataset"))],
+        [
+            "problems",
+            f"{results['num_problems']}"
+            + (f" ({results['num_missing']} missing)" if results.get("num_missing") else ""),
+        ],
+        ["samples per problem", str(results["num_samples"])],
+        ["temperature / top-p", f"{sampling['temperature']} / {sampling['top_p']}"],
+        ["max tokens", fmt_number(sampling["max_tokens"])],
+        ["system prompt", sampling.get("system_prompt") or "(none)"],
+        ["prompt template", sampling["prompt_template"]],
+        ["length source", str(results.get("length_source"))],
+        ["wall time (s)", fmt_number(results.get("wall_time_s"))],
+    ]
+    return rows
+
+
+def write_benchmark_report(
+    out_dir: str | os.PathLike, results: Mapping[str, Any], details: Sequence[Mapping[str, Any]]
+) -> dict[str, Path]:
+    """Write report.md, report.html and length_hist.png into ``out_dir``; returns their paths."""
+    from r1lab.evaluation.published import compare_table, match_model
+    from r1lab.report.plots import plot_length_histogram
+
+    out_dir = Path(out_dir)
+    lengths = [n for d in details for n in (d.get("completion_tokens") or [])]
+    correct = [bool(c) for d in details for c in d["correct"]]
+    truncated = [r == "length" for d in details for r in d["finish_reasons"]]
+    title = f"{results['benchmark']}: {results.get('model') or 'model'}"
+    hist = plot_length_histogram(
+        lengths,
+        out_dir / HISTOGRAM_FILE,
+        title=f"Response length, {title}",
+        correct=correct if len(correct) == len(lengths) else None,
+        truncated=truncated,
+        max_tokens=results["sampling"]["max_tokens"],
+        unit=results.get("length_unit", "tokens"),
+    )
+
+    settings = settings_rows(results)
+    metrics = metric_rows(results)
+    md = [f"# {title}", "", "## Settings", "", markdown_table(["setting", "value"], settings), ""]
+    md += ["## Metrics", "", "Fractions shown as percentages; ± is the standard error across problems.", ""]
+    md += [markdown_table(["metric", "value"], metrics, numeric_columns={1}), ""]
+    for column, table in (results.get("breakdown") or {}).items():
+        md += [
+            f"## pass@1 by {column}",
+            "",
+            markdown_table([column, "problems", "pass@1"], breakdown_rows(table), {1, 2}),
+            "",
+        ]
+    md += ["## Response length", "", f"![response length histogram]({HISTOGRAM_FILE})", ""]
+    if match_model(results.get("model")):
+        md += ["## Published scores", "", compare_table([dict(results)]), ""]
+    report_md = out_dir / "report.md"
+    report_md.write_text("\n".join(md), encoding="utf-8")
+
+    page = HtmlPage(title)
+    page.heading("Settings").table(["setting", "value"], settings)
+    page.heading("Metrics").paragraph("± is the standard error across problems.", "note")
+    page.table(["metric", "value"], metrics, numeric_columns={1})
+    for column, table in (results.get("breakdown") or {}).items():
+        page.heading(f"pass@1 by {column}").table(
+            [column, "problems", "pass@1"], breakdown_rows(table), {1, 2}
+        )
+    page.heading("Response length").image(
+        hist, caption="Response length; the token limit is the vertical line."
+    )
+    report_html = page.write(out_dir / "report.html", footer=f"r1lab {results.get('r1lab_version', '')}")
+    return {"markdown": report_md, "html": report_html, "histogram": hist}

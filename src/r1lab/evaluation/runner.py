@@ -1,0 +1,310 @@
+"""``evaluate(config)``: sample each benchmark through the generation engine, grade, score, report.
+
+The runner owns no client and no grader: generation is ``r1lab.generation.generate`` (so an
+evaluation resumes exactly like a generation run: rerun the command and finished problems are
+skipped) and grading is ``r1lab.grading.grade_many``. What it adds is the bookkeeping around
+them: per-benchmark sample counts, joining generations back to gold answers, the metrics, and
+the files in ``OUTPUT_DIR/<benchmark>/``:
+
+- ``generations.jsonl``   the engine's resumable output (plus ``.stats.json``/``.failed.jsonl``)
+- ``details.jsonl``       one row per problem: samples, extracted answers, verdicts, tokens
+- ``results.json``        settings and the ``metrics`` object (fractions in [0, 1])
+- ``report.md`` / ``report.html`` and ``length_hist.png``
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from r1lab import __version__
+from r1lab.data.io import read_jsonl, write_json, write_jsonl
+from r1lab.errors import R1labError
+from r1lab.evaluation import metrics as M
+from r1lab.evaluation.config import EvalConfig, benchmark_dir_name
+from r1lab.evaluation.lengths import count_tokens, tokenizer_candidates
+from r1lab.prompts import resolve_system_prompt, resolve_template
+
+logger = logging.getLogger(__name__)
+
+GENERATIONS_FILE = "generations.jsonl"
+DETAILS_FILE = "details.jsonl"
+RESULTS_FILE = "results.json"
+HISTOGRAM_FILE = "length_hist.png"
+#: Columns used for the per-group pass@1 breakdown when a dataset has them (MATH-500 does).
+BREAKDOWN_COLUMNS = ("subject", "level")
+
+
+@contextlib.contextmanager
+def _endpoint(config: EvalConfig) -> Iterator[tuple[list[str], str | None, str]]:
+    """(base_urls, model name for requests, endpoint label): a served local model or the given URLs."""
+    if config.serve_model:
+        from r1lab.generation import serve_model
+
+        with serve_model(config.serve_model) as server:
+            yield [server.base_url], server.model, f"transformers serve {config.serve_model}"
+    else:
+        yield list(config.base_urls), config.model, ", ".join(config.base_urls)
+
+
+def evaluate(config: EvalConfig) -> list[dict[str, Any]]:
+    """Evaluate every benchmark of ``config``; returns the results.json objects, in order.
+
+    With ``config.compare`` the comparison with published scores is also written to
+    ``OUTPUT_DIR/compare.md`` (the CLI prints it).
+    """
+    results = []
+    with _endpoint(config) as (base_urls, model, endpoint):
+        for benchmark in config.benchmarks:
+            results.append(
+                evaluate_benchmark(config, benchmark, base_urls=base_urls, model=model, endpoint=endpoint)
+            )
+    if config.compare:
+        from r1lab.evaluation.published import compare_table
+
+        path = Path(config.output_dir) / "compare.md"
+        path.write_text(compare_table(results), encoding="utf-8")
+    return results
+
+
+def load_benchmark_rows(config: EvalConfig, benchmark: str):
+    """The problems of one benchmark (``id``, ``problem``, ``answer`` + source columns), limited."""
+    from r1lab.data import load_problems
+
+    problems = load_problems(
+        benchmark,
+        problem_column=config.problem_column,
+        answer_column=config.answer_column,
+        id_column=config.id_column,
+        split=config.split,
+    )
+    if len(problems) == 0:
+        raise R1labError(f"{benchmark}: the dataset has no problems")
+    if config.limit is not None and config.limit < len(problems):
+        problems = problems.select(range(config.limit))
+    ids = problems["id"]
+    duplicates = [i for i, c in Counter(ids).items() if c > 1]
+    if duplicates:
+        raise R1labError(
+            f"{benchmark}: problem ids must be unique, but {duplicates[:3]} repeat; give --id-column or drop duplicates"
+        )
+    return problems
+
+
+def evaluate_benchmark(
+    config: EvalConfig, benchmark: str, *, base_urls: Sequence[str], model: str | None, endpoint: str
+) -> dict[str, Any]:
+    """Generate (resuming), grade and score one benchmark; write its files; return results.json."""
+    from r1lab.generation import GenerateConfig, generate
+
+    name = benchmark_dir_name(benchmark)
+    out_dir = Path(config.output_dir) / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    problems = load_benchmark_rows(config, benchmark)
+    num_samples = config.samples_for(name)
+    logger.info("%s: %d problems x %d samples -> %s", name, len(problems), num_samples, out_dir)
+
+    started = time.perf_counter()
+    gen_config = GenerateConfig(
+        output=str(out_dir / GENERATIONS_FILE),
+        base_urls=list(base_urls),
+        model=model,
+        prompt_column="problem",
+        system_prompt=config.system_prompt,
+        prompt_template=config.prompt_template,
+        num_generations=num_samples,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        max_tokens=config.max_tokens,
+        max_concurrent=config.max_concurrent,
+        timeout=config.timeout,
+        max_retries=config.max_retries,
+        api_key=config.api_key,
+        id_column="id",
+        api=config.api,
+        use_n=config.use_n,
+        extra_body=dict(config.extra_body),
+        progress=config.progress,
+    )
+    stats = generate(gen_config, rows=problems)
+    generation_s = time.perf_counter() - started
+
+    generated = {row["id"]: row for row in read_jsonl(out_dir / GENERATIONS_FILE, skip_torn_tail=True)}
+    rows, missing = [], []
+    for problem in problems:
+        row = generated.get(problem["id"])
+        if row is None or not row.get("generations"):
+            missing.append(problem["id"])
+            continue
+        rows.append((problem, row))
+    if missing:
+        logger.warning(
+            "%s: %d of %d problems have no generations (failed requests, see %s.failed.jsonl); "
+            "they are left out of the metrics - rerun the same command to retry them",
+            name,
+            len(missing),
+            len(problems),
+            GENERATIONS_FILE[: -len(".jsonl")],
+        )
+    if not rows:
+        raise R1labError(f"{name}: no problem got any generation; check the server at {endpoint}")
+
+    grading_started = time.perf_counter()
+    details = grade_rows(rows, num_samples, config)
+    grading_s = time.perf_counter() - grading_started
+
+    texts = [d["_length_texts"] for d in details]
+    token_counts, length_source = count_tokens(
+        [row for _, row in rows], texts, tokenizer_candidates(config.tokenizer, config.serve_model, model)
+    )
+    for detail, counts in zip(details, token_counts, strict=True):
+        detail["completion_tokens"] = counts
+        del detail["_length_texts"]
+
+    results = build_results(
+        config,
+        benchmark=name,
+        source=benchmark,
+        model=config.model or model or (Path(config.serve_model).name if config.serve_model else None),
+        endpoint=endpoint,
+        details=details,
+        num_samples=num_samples,
+        missing=missing,
+        length_source=length_source,
+        timings={
+            "wall_time_s": round(time.perf_counter() - started, 3),
+            "generation_s": round(generation_s, 3),
+            "grading_s": round(grading_s, 3),
+        },
+        generation_stats=stats.to_dict() if hasattr(stats, "to_dict") else None,
+    )
+    write_jsonl(out_dir / DETAILS_FILE, details)
+    write_json(out_dir / RESULTS_FILE, results)
+    from r1lab.evaluation.reporting import write_benchmark_report
+
+    write_benchmark_report(out_dir, results, details)
+    logger.info(
+        "%s: pass@1 %.1f%% (± %.1f) over %d problems; results in %s",
+        name,
+        100 * results["metrics"]["pass@1"],
+        100 * results["metrics"].get("pass@1_stderr", 0.0),
+        results["num_problems"],
+        out_dir / RESULTS_FILE,
+    )
+    return results
+
+
+def grade_rows(
+    rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], num_samples: int, config: EvalConfig
+):
+    """Grade every sample in one ``grade_many`` call, then cluster each problem's answers for cons@n."""
+    from r1lab.grading import cluster_answers, grade_many
+
+    samples: list[list[str]] = []
+    for problem, row in rows:
+        gens = list(row["generations"])
+        if len(gens) < num_samples:
+            logger.warning("%s: %d of %d samples present", problem["id"], len(gens), num_samples)
+        samples.append([g if isinstance(g, str) else "" for g in gens[:num_samples]])
+    responses = [text for texts in samples for text in texts]
+    golds = [str(problem["answer"]) for (problem, _), texts in zip(rows, samples, strict=True) for _ in texts]
+    grades = grade_many(responses, golds, timeout=config.grade_timeout, workers=config.grade_workers)
+
+    details = []
+    cursor = 0
+    for (problem, row), texts in zip(rows, samples, strict=True):
+        graded = grades[cursor : cursor + len(texts)]
+        cursor += len(texts)
+        extracted = [g.extracted for g in graded]
+        clusters = cluster_answers(extracted, timeout=config.grade_timeout)
+        reasons = list(row.get("finish_reasons") or [None] * len(texts))[: len(texts)]
+        reasoning = row.get("reasoning")
+        if isinstance(reasoning, list) and len(reasoning) >= len(texts):
+            length_texts = [f"{r or ''}{t}" for r, t in zip(reasoning, texts, strict=False)]
+        else:
+            length_texts = texts
+        detail = {
+            "id": problem["id"],
+            "problem": problem["problem"],
+            "gold": str(problem["answer"]),
+            "generations": texts,
+            "extracted": extracted,
+            "correct": [bool(g.correct) for g in graded],
+            "grade_status": [g.status for g in graded],
+            "clusters": list(clusters),
+            "finish_reasons": reasons,
+            "completion_tokens": None,
+            "_length_texts": length_texts,
+        }
+        for column in BREAKDOWN_COLUMNS:
+            if column in problem and problem[column] is not None:
+                detail[column] = problem[column]
+        if isinstance(reasoning, list):
+            detail["reasoning"] = reasoning[: len(texts)]
+        details.append(detail)
+    return details
+
+
+def build_results(
+    config: EvalConfig,
+    *,
+    benchmark: str,
+    source: str,
+    model: str | None,
+    endpoint: str,
+    details: Sequence[Mapping[str, Any]],
+    num_samples: int,
+    missing: Sequence[str],
+    length_source: str,
+    timings: Mapping[str, float],
+    generation_stats: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The results.json object of one benchmark."""
+    correct = [d["correct"] for d in details]
+    lengths = [n for d in details for n in d["completion_tokens"]]
+    metrics = M.summarize(
+        correct,
+        cluster_ids=[d["clusters"] for d in details],
+        finish_reasons=[d["finish_reasons"] for d in details],
+        lengths=lengths,
+    )
+    breakdowns = {}
+    for column in BREAKDOWN_COLUMNS:
+        groups = [d.get(column) for d in details]
+        if any(g is not None for g in groups):
+            breakdowns[column] = M.breakdown(groups, correct)
+    statuses = Counter(status for d in details for status in d["grade_status"])
+    return {
+        "benchmark": benchmark,
+        "dataset": source,
+        "model": model,
+        "endpoint": endpoint,
+        "num_problems": len(details),
+        "num_missing": len(missing),
+        "missing_ids": list(missing)[:50],
+        "num_samples": num_samples,
+        "sampling": {
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+            "max_tokens": config.max_tokens,
+            "prompt_template": resolve_template(config.prompt_template),
+            "system_prompt": resolve_system_prompt(config.system_prompt),
+            "api": config.api,
+            "extra_body": dict(config.extra_body),
+        },
+        "metrics": metrics,
+        "breakdown": breakdowns,
+        "length_unit": "tokens",
+        "length_source": length_source,
+        "grade_status": dict(statuses),
+        **dict(timings),
+        "generation": dict(generation_stats) if generation_stats else None,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "r1lab_version": __version__,
+    }
