@@ -21,6 +21,8 @@ logger = logging.getLogger("r1lab")
 #: Subcommand modules, in the order ``--help`` lists them: the pipeline's order.
 COMMAND_MODULES = [
     "r1lab.cli.tiny_model",
+    "r1lab.cli.serve",
+    "r1lab.cli.generate",
     "r1lab.cli.leaderboard",
 ]
 

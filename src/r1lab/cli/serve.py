@@ -1,0 +1,38 @@
+"""``r1lab serve DIR``: serve a local model with ``transformers serve`` on loopback until Ctrl-C."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve a local model (transformers serve, continuous batching) for r1lab generate",
+        description="Start `transformers serve` on 127.0.0.1 with a local model and wait until Ctrl-C.",
+    )
+    parser.add_argument("model_dir", metavar="DIR", help="a local model directory (config.json + weights)")
+    parser.add_argument("--port", type=int, default=None, help="port to listen on (default: a free one)")
+    parser.add_argument(
+        "--no-continuous-batching",
+        dest="continuous_batching",
+        action="store_false",
+        help="serve one request at a time (continuous batching is on by default)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import sys
+    import time
+
+    from r1lab.generation import serve_model
+
+    with serve_model(args.model_dir, port=args.port, continuous_batching=args.continuous_batching) as server:
+        sys.stdout.write(
+            f"serving {server.model}\n  base URL: {server.base_url}\n  model:    {server.model}\n"
+            f"  try: r1lab generate --input math500 --output out.jsonl --base-url {server.base_url} "
+            f"--model {server.model}\nCtrl-C to stop.\n"
+        )
+        sys.stdout.flush()
+        while server.process.poll() is None:
+            time.sleep(0.5)
+    return 1

@@ -1,0 +1,292 @@
+"""The sliding-window engine: up to C requests in flight, refilled the moment one completes.
+
+Fixed batches leave an inference server idle while each batch waits for its longest generation;
+with R1-length completions (thousands of tokens, a long tail past 20k) that idles most of the
+slots. Here C worker coroutines share one iterator of requests: a worker whose request finishes
+takes the next at once, so C requests stay in flight until the input runs out. A request that must
+be retried waits in a heap with its due time, without holding a slot, so backoff never lowers the
+concurrency given to the rest. A row's generations (one request with ``n``, or N requests) are
+grouped back as they arrive and the row is written as soon as its last one lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from r1lab.generation.config import GenerateConfig
+from r1lab.generation.endpoints import Endpoint, Router, backoff_delay, parse_retry_after
+from r1lab.generation.stats import RunMeter
+from r1lab.generation.store import OutputStore
+
+logger = logging.getLogger(__name__)
+
+#: Statuses worth retrying: rate limits, request timeouts and server-side failures.
+RETRYABLE_STATUS = {408, 409, 425, 429}
+
+
+class RetryableError(Exception):
+    """A failure that another attempt may fix (5xx, 429, timeout, dropped connection, bad body)."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FatalRequestError(Exception):
+    """A failure that repeating will not fix (a 4xx other than 408/409/425/429): the row fails now."""
+
+
+@dataclass
+class RowState:
+    """One input row while its generations are in flight."""
+
+    row_id: str
+    row: dict[str, Any]
+    body: dict[str, Any]
+    wanted: int
+    generations: list[str] = field(default_factory=list)
+    finish_reasons: list[str] = field(default_factory=list)
+    reasoning: list[str | None] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: int = 0
+    finished: bool = False
+
+    def output_row(self) -> dict[str, Any]:
+        out = dict(self.row)
+        out["id"] = self.row_id
+        out["generations"] = self.generations
+        out["finish_reasons"] = self.finish_reasons
+        out["usage"] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+        if any(r is not None for r in self.reasoning):  # only when the server split the reasoning out
+            out["reasoning"] = [r or "" for r in self.reasoning]
+        return out
+
+
+@dataclass
+class Job:
+    """One request: ``n`` generations for a row, and how many times it has been tried."""
+
+    state: RowState
+    n: int
+    attempt: int = 0
+
+
+def parse_choices(data: Any, api: str) -> tuple[list[tuple[str, str, str | None]], int, int]:
+    """(text, finish_reason, reasoning) per choice in index order, and the usage, from a response body.
+
+    Reasoning is the separate ``reasoning_content`` that vLLM and SGLang return with a reasoning
+    parser (newer vLLM calls it ``reasoning``); None when the server does not split it out.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
+        raise RetryableError(f"response without choices: {str(data)[:200]}")
+    out = []
+    for choice in sorted(data["choices"], key=lambda c: c.get("index", 0)):
+        if api == "chat":
+            message = choice.get("message") or {}
+            text = message.get("content") or ""
+            reasoning = message.get("reasoning_content") or message.get("reasoning")
+        else:
+            text, reasoning = choice.get("text") or "", None
+        out.append((text, choice.get("finish_reason") or "unknown", reasoning))
+    usage = data.get("usage") or {}
+    return out, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
+
+class Engine:
+    """Runs the requests of an input plan through a sliding window and writes finished rows."""
+
+    def __init__(
+        self,
+        config: GenerateConfig,
+        rows: Iterator[tuple[str, dict[str, Any]]],
+        store: OutputStore,
+        meter: RunMeter,
+        build_request,
+    ):
+        self.config = config
+        self.rows = rows
+        self.store = store
+        self.meter = meter
+        self.build_request = build_request
+        self.router = Router(config.base_urls, config.backoff_base, config.backoff_max)
+        self.path = "/chat/completions" if config.api == "chat" else "/completions"
+        self._fresh: deque[Job] = deque()
+        self._input_left = True
+        self._retry_heap: list[tuple[float, int, Job]] = []
+        self._tiebreak = itertools.count()
+        self._warned_short_n = False
+        self.headers = {"Content-Type": "application/json"}
+        if config.api_key:
+            self.headers["Authorization"] = f"Bearer {config.api_key}"
+
+    # ---------- the window ----------
+    async def run(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.config.max_concurrent)]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def _next_fresh(self) -> Job | None:
+        if not self._fresh and self._input_left:
+            for row_id, row in self.rows:
+                state = RowState(row_id, row, self.build_request(row), self.config.num_generations)
+                if self.config.use_n:
+                    self._fresh.append(Job(state, state.wanted))
+                else:
+                    self._fresh.extend(Job(state, 1) for _ in range(state.wanted))
+                break
+            else:
+                self._input_left = False
+                self.meter.mark_input_exhausted()
+        return self._fresh.popleft() if self._fresh else None
+
+    async def _next_job(self) -> Job | None:
+        while True:
+            heap = self._retry_heap
+            if heap and heap[0][0] <= time.monotonic():
+                return heapq.heappop(heap)[2]
+            job = self._next_fresh()
+            if job is not None:
+                return job
+            if not heap:
+                return None
+            await asyncio.sleep(max(0.0, heap[0][0] - time.monotonic()))
+
+    async def _worker(self) -> None:
+        while True:
+            job = await self._next_job()
+            if job is None:
+                return
+            if job.state.finished:
+                continue
+            await self._run_job(job)
+
+    # ---------- one request ----------
+    async def _run_job(self, job: Job) -> None:
+        state = job.state
+        body = state.body if job.n == 1 else {**state.body, "n": job.n}
+        endpoint = await self.router.acquire()
+        meter = self.meter
+        meter.change_in_flight(1)
+        meter.requests += 1
+        state.attempts += 1
+        started = time.monotonic()
+        outcome = "neutral"
+        retry_after = None
+        try:
+            data = await self._post(endpoint, body)
+            outcome = "ok"
+        except RetryableError as exc:
+            outcome, retry_after, error = "retry", exc.retry_after, f"{endpoint.base_url}: {exc}"
+        except FatalRequestError as exc:
+            outcome, error = "fatal", f"{endpoint.base_url}: {exc}"
+        finally:
+            meter.change_in_flight(-1)
+            if outcome == "neutral":
+                self.router.release_neutral(endpoint)
+            else:
+                self.router.release(endpoint, ok=outcome != "retry", retry_after=retry_after)
+        if outcome == "ok":
+            meter.latencies.append(time.monotonic() - started)
+            try:
+                choices, prompt_tokens, completion_tokens = parse_choices(data, self.config.api)
+            except RetryableError as exc:
+                outcome, error = "retry", f"{endpoint.base_url}: {exc}"
+            else:
+                self._accept(job, choices, prompt_tokens, completion_tokens)
+                return
+        meter.request_failures += 1
+        if state.finished:
+            return
+        if outcome == "retry" and job.attempt < self.config.max_retries:
+            delay = backoff_delay(job.attempt, self.config.backoff_base, self.config.backoff_max, retry_after)
+            job.attempt += 1
+            meter.retries += 1
+            logger.debug("retry %d of row %s in %.2fs: %s", job.attempt, state.row_id, delay, error)
+            heapq.heappush(self._retry_heap, (time.monotonic() + delay, next(self._tiebreak), job))
+            return
+        self._fail(state, error)
+
+    async def _post(self, endpoint: Endpoint, body: dict[str, Any]) -> Any:
+        try:
+            async with self.session.post(
+                endpoint.base_url + self.path, json=body, headers=self.headers
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+                if status == 200:
+                    try:
+                        return json.loads(raw)
+                    except ValueError:
+                        raise RetryableError(
+                            f"HTTP 200 with a body that is not JSON: {raw[:200]!r}"
+                        ) from None
+                message = f"HTTP {status}: {raw[:500].decode('utf-8', 'replace')}"
+                if status >= 500 or status in RETRYABLE_STATUS:
+                    raise RetryableError(message, parse_retry_after(resp.headers.get("Retry-After")))
+                raise FatalRequestError(message)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+            kind = "timed out" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+            raise RetryableError(f"{kind}: {exc}".rstrip(": ")) from None
+
+    def _accept(self, job: Job, choices, prompt_tokens: int, completion_tokens: int) -> None:
+        state = job.state
+        meter = self.meter
+        meter.prompt_tokens += prompt_tokens
+        meter.completion_tokens += completion_tokens
+        if state.finished:
+            return
+        choices = choices[: job.n]
+        for text, finish, reasoning in choices:
+            state.generations.append(text)
+            state.finish_reasons.append(finish)
+            state.reasoning.append(reasoning)
+        state.prompt_tokens += prompt_tokens
+        state.completion_tokens += completion_tokens
+        short = job.n - len(choices)
+        if short > 0:  # the server ignored n (transformers serve does): ask again for the rest
+            if not self._warned_short_n:
+                logger.warning(
+                    "server returned %d of n=%d choices; sending the rest as separate requests "
+                    "(run without --use-n to avoid the extra round trips)",
+                    len(choices),
+                    job.n,
+                )
+                self._warned_short_n = True
+            self._fresh.appendleft(Job(state, short))
+            return
+        if len(state.generations) >= state.wanted:
+            state.finished = True
+            self.store.write(state.output_row())
+            meter.rows_done += 1
+
+    def _fail(self, state: RowState, error: str) -> None:
+        state.finished = True
+        self.meter.rows_failed += 1
+        logger.warning("row %s failed after %d attempts: %s", state.row_id, state.attempts, error)
+        self.store.write_failed({**state.row, "id": state.row_id}, error, state.attempts)
+
+
+def make_session(config: GenerateConfig) -> aiohttp.ClientSession:
+    """One session for the run: a pooled connector sized to the window, a per-request timeout."""
+    connector = aiohttp.TCPConnector(
+        limit=config.max_concurrent + 8, limit_per_host=0, ttl_dns_cache=300, enable_cleanup_closed=True
+    )
+    timeout = aiohttp.ClientTimeout(total=config.timeout, sock_connect=min(30.0, config.timeout))
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)

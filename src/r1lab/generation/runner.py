@@ -1,0 +1,212 @@
+"""``generate(config)``: one resumable run, from checks to the stats file.
+
+The order matters for the user: every check that can fail (input columns, arguments, the output
+lock, reaching each server, one tiny request to catch a wrong model name or key) runs before the
+first real request, so a mistake costs seconds, not a night. Ctrl-C or SIGTERM (a Slurm
+preemption) cancels the window, and the finished rows are already on disk; the stats file is
+written either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import signal
+import threading
+import time
+from typing import Any
+
+import aiohttp
+
+from r1lab.data.io import write_json
+from r1lab.errors import ConfigError
+from r1lab.generation.client import Engine, make_session
+from r1lab.generation.config import GenerateConfig
+from r1lab.generation.endpoints import Endpoint
+from r1lab.generation.inputs import build_request, open_source, plan_input
+from r1lab.generation.server import serve_model
+from r1lab.generation.stats import GenerationStats, ProgressBar, RunMeter
+from r1lab.generation.store import OutputStore
+
+logger = logging.getLogger(__name__)
+
+
+def generate(config: GenerateConfig, rows: Any = None) -> GenerationStats:
+    """Generate ``config.num_generations`` completions for every row and append them to ``config.output``.
+
+    ``rows`` (a ``datasets.Dataset`` or a list of dicts) replaces ``config.input``. Rerunning with
+    the same output resumes. Safe to call from inside a running event loop (e.g. Jupyter): the run
+    then gets its own loop in a thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(agenerate(config, rows))
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["stats"] = asyncio.run(agenerate(config, rows))
+        except BaseException as exc:  # re-raised in the caller's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, name="r1lab-generate")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["stats"]
+
+
+async def agenerate(config: GenerateConfig, rows: Any = None) -> GenerationStats:
+    """The async form of ``generate``."""
+    config = copy.copy(config)  # the run fills in base_urls/model; the caller's config stays as given
+    source_rows, source = open_source(config, rows)
+    if not config.base_urls and not config.serve_model:
+        raise ConfigError("no server: give --base-url URL (repeatable) or --serve-model DIR")
+    store = OutputStore(config.output_path, config.failed_path)
+    meter = RunMeter()
+    stats = GenerationStats(output=str(config.output_path), max_concurrent=config.max_concurrent)
+    try:
+        plan = plan_input(config, source_rows, source, store.done)
+        stats.rows_total, stats.rows_skipped = plan.rows_total, plan.rows_skipped
+        retrying = len(set(store.previously_failed) & {plan.ids[i] for i in plan.selected})
+        logger.info(
+            "%s: %d rows in this shard, %d already in %s, %d to generate%s",
+            source,
+            plan.rows_total,
+            plan.rows_skipped,
+            config.output_path,
+            len(plan.selected),
+            f" ({retrying} failed before and are retried)" if retrying else "",
+        )
+        if plan.selected:
+            with contextlib.ExitStack() as servers:
+                if config.serve_model:
+                    server = servers.enter_context(serve_model(config.serve_model))
+                    config.base_urls = [server.base_url]
+                    config.model = config.model or server.model
+                await _run_window(config, plan, store, meter, stats)
+    finally:
+        store.close()
+        _finish_stats(stats, meter, config)
+        write_json(config.stats_path, stats.to_dict())
+    logger.info("%s", stats.summary())
+    if stats.rows_failed:
+        logger.warning(
+            "%d rows failed; their errors are in %s; rerun the same command to retry them",
+            stats.rows_failed,
+            config.failed_path,
+        )
+    return stats
+
+
+async def _run_window(
+    config: GenerateConfig, plan, store: OutputStore, meter: RunMeter, stats: GenerationStats
+) -> None:
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        task.cancel()
+
+    sigterm_installed = False
+    if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+            sigterm_installed = True
+    session = make_session(config)
+    progress = None
+    try:
+        await preflight(session, config, plan)
+        meter.__init__()  # the clock starts with the first real request
+        engine = Engine(config, plan.iter_rows(), store, meter, lambda row: build_request(config, row))
+        progress = ProgressBar(meter, len(plan.selected), config.progress)
+        progress.start()
+        try:
+            await engine.run(session)
+        finally:
+            stats.endpoints = [
+                {"base_url": e.base_url, "requests": e.requests, "failures": e.failures}
+                for e in engine.router.endpoints
+            ]
+    except asyncio.CancelledError:
+        stats.interrupted = True
+        if terminated:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        if progress is not None:
+            await progress.close()
+        await session.close()
+        if sigterm_installed:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
+async def preflight(session: aiohttp.ClientSession, config: GenerateConfig, plan) -> None:
+    """Fail fast: every server reachable, the model known, and one tiny request accepted."""
+    endpoints = [Endpoint(url.rstrip("/")) for url in config.base_urls]
+    probe_timeout = aiohttp.ClientTimeout(total=min(30.0, config.timeout))
+    for endpoint in endpoints:
+        try:
+            async with session.get(endpoint.root_url + "/health", timeout=probe_timeout) as resp:
+                await resp.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise ConfigError(
+                f"cannot reach the server at {endpoint.base_url}: {type(exc).__name__}: {exc}".rstrip(": ")
+            ) from None
+    if not config.model:
+        config.model = await _first_model(session, endpoints[0], probe_timeout)
+    _, row = next(plan.iter_rows())
+    body = {**build_request(config, row), "max_tokens": 1}
+    body.pop("n", None)
+    path = "/chat/completions" if config.api == "chat" else "/completions"
+    headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
+    url = endpoints[0].base_url + path
+    try:
+        async with session.post(
+            url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=config.timeout)
+        ) as resp:
+            text = (await resp.read()).decode("utf-8", "replace")
+            if 400 <= resp.status < 500 and resp.status not in (408, 409, 425, 429):
+                raise ConfigError(
+                    f"the server at {url} refused a test request (model {config.model!r}): "
+                    f"HTTP {resp.status}: {text[:500]}"
+                )
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        logger.warning("test request to %s failed (%s); starting anyway, failures will be retried", url, exc)
+
+
+async def _first_model(session: aiohttp.ClientSession, endpoint: Endpoint, timeout) -> str:
+    url = endpoint.base_url + "/models"
+    try:
+        async with session.get(url, timeout=timeout) as resp:
+            data = await resp.json(content_type=None)
+        return str(data["data"][0]["id"])
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, IndexError, TypeError):
+        raise ConfigError(f"no --model given and {url} did not list one; pass --model NAME") from None
+
+
+def _finish_stats(stats: GenerationStats, meter: RunMeter, config: GenerateConfig) -> None:
+    duration = max(meter.elapsed(), 1e-9)
+    stats.rows_done = meter.rows_done
+    stats.rows_failed = meter.rows_failed
+    stats.requests = meter.requests
+    stats.retries = meter.retries
+    stats.request_failures = meter.request_failures
+    stats.prompt_tokens = meter.prompt_tokens
+    stats.completion_tokens = meter.completion_tokens
+    stats.duration_s = round(duration, 3)
+    stats.requests_per_s = round(meter.requests / duration, 2)
+    stats.completion_tokens_per_s = round(meter.completion_tokens / duration, 1)
+    stats.rows_per_s = round(meter.rows_done / duration, 2)
+    stats.mean_in_flight = round(meter.mean_in_flight(), 3)
+    stats.mean_in_flight_while_input_remains = round(meter.mean_in_flight_while_input(), 3)
+    stats.latency_s = meter.latency_percentiles()
+    stats.model = config.model or ""
+    stats.finished_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
