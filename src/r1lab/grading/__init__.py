@@ -1,0 +1,42 @@
+"""Grading: find a response's final answer and check it against the gold answer with math-verify.
+
+One path for rewards, evaluation and data filtering::
+
+    from r1lab.grading import grade, grade_many, cluster_answers
+    grade("<think>...</think> The answer is \\boxed{\\frac12}", "0.5")  # Grade(correct=True, ...)
+
+Verification runs in worker processes with a hard deadline per item (`r1lab.grading.pool`), so it
+is bounded in time and safe to call from threads and from inside TRL reward functions.
+"""
+
+from r1lab.grading.extract import extract_answer, gold_answer
+from r1lab.grading.grader import DEFAULT_TIMEOUT_S, cluster_answers, grade, grade_many
+from r1lab.grading.pool import GradingPool, get_pool, shutdown_pool
+from r1lab.grading.verify import (
+    STATUS_ERROR,
+    STATUS_NO_ANSWER,
+    STATUS_OK,
+    STATUS_TIMEOUT,
+    STATUS_UNPARSEABLE_GOLD,
+    STATUSES,
+    Grade,
+)
+
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "STATUSES",
+    "STATUS_ERROR",
+    "STATUS_NO_ANSWER",
+    "STATUS_OK",
+    "STATUS_TIMEOUT",
+    "STATUS_UNPARSEABLE_GOLD",
+    "Grade",
+    "GradingPool",
+    "cluster_answers",
+    "extract_answer",
+    "get_pool",
+    "gold_answer",
+    "grade",
+    "grade_many",
+    "shutdown_pool",
+]

@@ -1,0 +1,132 @@
+"""The one grading path: extract in the caller, verify in the pool, one `Grade` per response.
+
+Rewards, evaluation and data filtering all call these functions, so an answer is judged the same
+way everywhere: the same extraction, ``verify(gold, prediction)`` in that order, the same outcome
+for an unparseable gold (status "unparseable_gold": neither correct nor wrong).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from r1lab.errors import R1labError
+from r1lab.grading.extract import extract_answer, gold_answer
+from r1lab.grading.pool import TaskFailed, TaskTimeout, get_pool, run_tasks
+from r1lab.grading.verify import (
+    STATUS_ERROR,
+    STATUS_NO_ANSWER,
+    STATUS_OK,
+    STATUS_TIMEOUT,
+    STATUS_UNPARSEABLE_GOLD,
+    Grade,
+    ItemTimeout,
+    run_op,
+    same_text,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 5.0
+
+
+def grade(response: str | None, gold: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Grade:
+    """Grade one response against one gold answer (LaTeX, a number, or a solution with ``\\boxed{}``)."""
+    return grade_many([response], [gold], timeout=timeout)[0]
+
+
+def grade_many(
+    responses: Sequence[str | None],
+    golds: Sequence[Any],
+    timeout: float = DEFAULT_TIMEOUT_S,
+    workers: int | None = None,
+) -> list[Grade]:
+    """Grade responses against golds pairwise, in parallel, each within ``timeout`` seconds.
+
+    ``workers``: None for the shared pool (one process per core), N for a shared pool of N, 0 to
+    verify in this process (no hard time bound: math-verify's timer works only on the main thread).
+    Identical (answer, gold) pairs are verified once.
+    """
+    if len(responses) != len(golds):
+        raise R1labError(f"grade_many: {len(responses)} responses but {len(golds)} gold answers")
+    extracted = [extract_answer(r if isinstance(r, str) or r is None else str(r)) for r in responses]
+    gold_texts = [gold_answer(g) for g in golds]
+    # A missing prediction still needs the gold checked: an unreadable gold decides the outcome.
+    keys = [(pred or "", gold) for pred, gold in zip(extracted, gold_texts, strict=True) if gold is not None]
+    unique = list(dict.fromkeys(keys))
+    outcomes = dict(zip(unique, _run("check", unique, timeout, workers), strict=True))
+    grades = []
+    for pred, gold in zip(extracted, gold_texts, strict=True):
+        if gold is None:
+            grades.append(Grade(False, pred, STATUS_UNPARSEABLE_GOLD, None))
+            continue
+        outcome = outcomes[(pred or "", gold)]
+        if outcome == STATUS_UNPARSEABLE_GOLD:
+            grades.append(Grade(False, pred, STATUS_UNPARSEABLE_GOLD, gold))
+        elif pred is None:
+            grades.append(Grade(False, None, STATUS_NO_ANSWER, gold))
+        elif isinstance(outcome, TaskTimeout):
+            grades.append(Grade(False, pred, STATUS_TIMEOUT, gold))
+        elif isinstance(outcome, TaskFailed):
+            logger.warning("grading %r against %r failed: %s", pred[:80], gold[:80], outcome)
+            grades.append(Grade(False, pred, STATUS_ERROR, gold))
+        else:
+            grades.append(Grade(outcome == "correct", pred, STATUS_OK, gold))
+    return grades
+
+
+def cluster_answers(
+    answers: Sequence[str | None], timeout: float = DEFAULT_TIMEOUT_S, workers: int | None = None
+) -> list[int | None]:
+    """Equivalence-class ids for extracted answers, so "0.5" and "\\frac{1}{2}" vote together.
+
+    Classes are numbered 0, 1, ... in order of first appearance; a missing answer gets None. An
+    answer joins the first earlier class whose representative (its first member) math-verify
+    judges equal to it, with the representative as gold; a comparison that times out is unequal.
+    """
+    representatives: list[str] = []
+    class_of: dict[str, int] = {}
+    ids: list[int | None] = []
+    for answer in answers:
+        if answer is None or not str(answer).strip():
+            ids.append(None)
+            continue
+        answer = str(answer)
+        known = next((cid for text, cid in class_of.items() if same_text(text, answer)), None)
+        if known is None:
+            known = _first_equivalent(representatives, answer, timeout, workers)
+            if known is None:
+                representatives.append(answer)
+                known = len(representatives) - 1
+            class_of[answer] = known
+        ids.append(known)
+    return ids
+
+
+def _first_equivalent(representatives: list[str], answer: str, timeout: float, workers: int | None):
+    if not representatives:
+        return None
+    results = _run("equivalent", [(rep, answer) for rep in representatives], timeout, workers)
+    return next((index for index, same in enumerate(results) if same is True), None)
+
+
+def _run(op: str, arg_list: list[tuple], timeout: float, workers: int | None) -> list[Any]:
+    """Run operations in the pool (or in this process with ``workers=0``); failures come back as values."""
+    if not arg_list:
+        return []
+    if workers == 0:
+        return [_run_here(op, args, timeout) for args in arg_list]
+    return run_tasks(get_pool(workers), op, arg_list, timeout)
+
+
+def _run_here(op: str, args: tuple, timeout: float) -> Any:
+    try:
+        return run_op(op, args, timeout)
+    except ItemTimeout:
+        return TaskTimeout(f"{op} ran past {timeout:g} s")
+    except Exception as exc:
+        return TaskFailed(f"{type(exc).__name__}: {exc}")
+
+
+__all__ = ["DEFAULT_TIMEOUT_S", "Grade", "cluster_answers", "grade", "grade_many"]

@@ -1,0 +1,156 @@
+"""math-verify behind one function, with the argument order fixed: ``verify(gold, prediction)``.
+
+This module does no time-keeping of its own beyond an optional interval timer; the process pool
+(`r1lab.grading.pool`) is what bounds time, because sympy can spend minutes inside C code where no
+signal reaches it. Parsed answers are cached per process: a problem's gold answer is parsed once
+however many generations are graded against it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any, TypeVar
+
+logger = logging.getLogger(__name__)
+
+#: The graded outcome of one response. Only "ok" carries a real correct/wrong verdict.
+STATUS_OK = "ok"
+STATUS_NO_ANSWER = "no_answer"  # nothing that looks like an answer: counts as wrong
+STATUS_TIMEOUT = "timeout"  # verification ran out of time: counts as wrong, and is counted
+STATUS_UNPARSEABLE_GOLD = "unparseable_gold"  # the reference cannot be read: neither right nor wrong
+STATUS_ERROR = "error"  # the grading worker crashed (e.g. out of memory): counts as wrong
+STATUSES = (STATUS_OK, STATUS_NO_ANSWER, STATUS_TIMEOUT, STATUS_UNPARSEABLE_GOLD, STATUS_ERROR)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One response graded against one gold answer.
+
+    ``correct`` is True only with status "ok". ``extracted`` is the answer found in the response
+    (None when there was none); ``gold`` is the answer read from the gold value.
+    """
+
+    correct: bool
+    extracted: str | None
+    status: str
+    gold: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        """Whether this item takes part in an accuracy (False only for an unparseable gold)."""
+        return self.status != STATUS_UNPARSEABLE_GOLD
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ItemTimeout(BaseException):
+    """Raised by the interval timer; a BaseException so math-verify's ``except Exception`` cannot eat it."""
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Interrupt the block after ``seconds`` with ItemTimeout (main thread only; elsewhere a no-op).
+
+    This only ends work that returns to the interpreter; the pool's hard kill covers the rest.
+    """
+    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise ItemTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _quiet_math_verify() -> None:
+    # We disable math-verify's signal timeouts on purpose (the pool bounds time); its warning
+    # about that, and its per-item timeout warnings, would flood the logs.
+    for name in ("math_verify", "math_verify.parser", "math_verify.grader", "latex2sympy2_extended"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@lru_cache(maxsize=1)
+def _extraction_config():
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig
+
+    _quiet_math_verify()
+    # The answer arrives already extracted; wrapping it in \boxed{} lets math-verify apply its
+    # boxed normalisation (units, \text{}, \$, percentages) before parsing.
+    return (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig())
+
+
+@lru_cache(maxsize=8192)
+def parse_answer(answer: str) -> tuple[Any, ...]:
+    """math-verify's parse of an extracted answer: sympy values only (string fallbacks dropped)."""
+    from math_verify import parse
+    from sympy import Basic, MatrixBase
+
+    parsed = parse("\\boxed{" + answer + "}", list(_extraction_config()), parsing_timeout=None)
+    return tuple(value for value in parsed if isinstance(value, (Basic, MatrixBase)))
+
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def same_text(a: str, b: str) -> bool:
+    """Equal once whitespace is ignored: a cheap exact check that needs no sympy."""
+    return _SPACE_RE.sub("", a) == _SPACE_RE.sub("", b)
+
+
+def check_answer(prediction: str, gold: str) -> str:
+    """Compare an extracted answer with a gold answer: "correct", "wrong" or "unparseable_gold".
+
+    The gold is parsed first and alone decides "unparseable_gold", so the outcome for a bad
+    reference never depends on what the model wrote.
+    """
+    from math_verify import verify
+
+    gold_parsed = parse_answer(gold)
+    if not gold_parsed:
+        return STATUS_UNPARSEABLE_GOLD
+    if same_text(prediction, gold):
+        return "correct"
+    prediction_parsed = parse_answer(prediction)
+    if not prediction_parsed:
+        return "wrong"
+    # math-verify is asymmetric (assignments, intervals): gold first, prediction second.
+    return "correct" if verify(list(gold_parsed), list(prediction_parsed), timeout_seconds=None) else "wrong"
+
+
+def answers_equivalent(a: str, b: str) -> bool:
+    """Whether two extracted answers are the same value (for majority voting); ``a`` acts as gold."""
+    from math_verify import verify
+
+    if same_text(a, b):
+        return True
+    parsed_a, parsed_b = parse_answer(a), parse_answer(b)
+    if not parsed_a or not parsed_b:
+        return False
+    return bool(verify(list(parsed_a), list(parsed_b), timeout_seconds=None))
+
+
+def run_op(op: str, args: tuple, timeout: float | None) -> Any:
+    """Run one grading operation in this process under ``time_limit``: the worker's whole job."""
+    function: Callable[..., Any] = OPERATIONS[op]
+    with time_limit(timeout):
+        return function(*args)
+
+
+OPERATIONS: dict[str, Callable[..., Any]] = {"check": check_answer, "equivalent": answers_equivalent}
