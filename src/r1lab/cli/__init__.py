@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "r1lab.cli.convert",
     "r1lab.cli.serve",
     "r1lab.cli.generate",
+    "r1lab.cli.grade",
     "r1lab.cli.sft",
     "r1lab.cli.grpo",
     "r1lab.cli.leaderboard",

@@ -10,6 +10,7 @@ is bounded in time and safe to call from threads and from inside TRL reward func
 """
 
 from r1lab.grading.extract import extract_answer, gold_answer
+from r1lab.grading.files import KEEP_CHOICES, GradeConfig, GradeStats, grade_file, grade_rows
 from r1lab.grading.grader import DEFAULT_TIMEOUT_S, cluster_answers, grade, grade_many
 from r1lab.grading.pool import GradingPool, get_pool, shutdown_pool
 from r1lab.grading.verify import (
@@ -31,12 +32,17 @@ __all__ = [
     "STATUS_TIMEOUT",
     "STATUS_UNPARSEABLE_GOLD",
     "Grade",
+    "GradeConfig",
+    "GradeStats",
+    "KEEP_CHOICES",
     "GradingPool",
     "cluster_answers",
     "extract_answer",
     "get_pool",
     "gold_answer",
     "grade",
+    "grade_file",
+    "grade_rows",
     "grade_many",
     "shutdown_pool",
 ]
