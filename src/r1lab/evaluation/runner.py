@@ -251,6 +251,20 @@ def grade_rows(
     return details
 
 
+def readable_template(template: str | None) -> str:
+    """The user-turn template as people read it: ``{problem}`` kept, ``{{}}`` shown as ``{}``."""
+    resolved = resolve_template(template)
+    try:
+        return resolved.format_map(_KeepFields())
+    except (ValueError, IndexError):
+        return resolved
+
+
+class _KeepFields(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def build_results(
     config: EvalConfig,
     *,
@@ -293,7 +307,7 @@ def build_results(
             "temperature": config.temperature,
             "top_p": config.top_p,
             "max_tokens": config.max_tokens,
-            "prompt_template": resolve_template(config.prompt_template),
+            "prompt_template": readable_template(config.prompt_template),
             "system_prompt": resolve_system_prompt(config.system_prompt),
             "api": config.api,
             "extra_body": dict(config.extra_body),

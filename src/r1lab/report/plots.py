@@ -62,7 +62,10 @@ def plot_length_histogram(
     if not values:
         ax.text(0.5, 0.5, "no responses", ha="center", va="center", transform=ax.transAxes)
     else:
-        upper = max(values + ([max_tokens] if max_tokens else []))
+        # Draw the token limit only when it is in range: a 32k limit beside 500-token answers
+        # would squash every bar into the first bin.
+        limit_in_range = bool(max_tokens) and max_tokens <= 1.25 * max(values)
+        upper = max(values + ([max_tokens] if limit_in_range else []))
         edges = [upper * i / bins for i in range(bins + 1)] if upper > 0 else bins
         if correct is not None and len(correct) == len(values):
             right = [v for v, ok in zip(values, correct, strict=True) if ok]
@@ -82,7 +85,11 @@ def plot_length_histogram(
             share = ""
             if truncated is not None and len(truncated):
                 share = f" ({100 * sum(map(bool, truncated)) / len(truncated):.1f}% truncated)"
-            ax.axvline(max_tokens, color="#bf8700", linewidth=1.2, label=f"max_tokens {max_tokens:,}{share}")
+            label = f"max_tokens {max_tokens:,}{share}"
+            if limit_in_range:
+                ax.axvline(max_tokens, color="#bf8700", linewidth=1.2, label=label)
+            else:
+                ax.plot([], [], " ", label=label + ", off scale")
         ax.legend(fontsize=8)
     ax.set_xlabel(f"response length ({unit})")
     ax.set_ylabel("responses")
