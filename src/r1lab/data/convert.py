@@ -135,10 +135,13 @@ def _turn(role: str, content: str) -> dict[str, str]:
     return {"role": role, "content": content}
 
 
-def _canonical(text: str, fmt: SFTFormat, dropped: Counter) -> str | None:
+def _canonical(text: str, fmt: SFTFormat, dropped: Counter, field_name: str) -> str | None:
     """An assistant text in the canonical layout; None when it must be dropped (no reasoning, required)."""
     if THOUGHT_START in text or THOUGHT_END in text:
-        reasoning, answer = parse_thought_solution(text)
+        try:
+            reasoning, answer = parse_thought_solution(text)
+        except DataError as exc:
+            raise DataError(str(exc), field=field_name) from None
     else:
         reasoning, answer = split_reasoning(text)
     if reasoning is None and fmt.require_reasoning:
@@ -234,7 +237,7 @@ def _per_generation(
             continue
         if reasoning is not None and reasoning[k] and THINK_END not in text:
             text = format_response(reasoning[k], text)  # the server split the reasoning out
-        response = _canonical(text, fmt, dropped)
+        response = _canonical(text, fmt, dropped, "generations")
         if response is not None:
             examples.append((k, prompt + [_turn("assistant", response)]))
     return examples
@@ -290,7 +293,7 @@ def _assemble(turns, system, fmt: SFTFormat, dropped: Counter, field_name: str):
     out = []
     for turn in body:
         if turn["role"] == "assistant":
-            content = _canonical(turn["content"], fmt, dropped)
+            content = _canonical(turn["content"], fmt, dropped, field_name)
             if content is None:
                 return []
             turn = _turn("assistant", content)
@@ -443,6 +446,13 @@ def to_sft_examples(
     return [messages for _, messages in spec.build(row, fmt, Counter())]
 
 
+def _bare_message(exc: DataError) -> str:
+    """The message of a DataError without its "field 'x': " prefix (re-raised with file and row added)."""
+    text = str(exc)
+    prefix = f"field {exc.field!r}: "
+    return text[len(prefix) :] if exc.field and text.startswith(prefix) else text
+
+
 def convert(config: ConvertConfig, rows: Iterable[Mapping[str, Any]] | None = None) -> ConvertStats:
     """Stream ``config.input`` (or ``rows``) to ``config.output`` as SFT rows: ``id``, ``messages`` [+ kept columns].
 
@@ -464,7 +474,7 @@ def convert(config: ConvertConfig, rows: Iterable[Mapping[str, Any]] | None = No
             try:
                 examples = spec.build(row, fmt, stats.dropped)
             except DataError as exc:
-                error = DataError(str(exc), path=stream.name, row=i + 1, field=exc.field)
+                error = DataError(_bare_message(exc), path=stream.name, row=i + 1, field=exc.field)
                 if config.strict:
                     raise error from None
                 stats.skipped_rows += 1

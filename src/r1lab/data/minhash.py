@@ -51,11 +51,15 @@ def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / a.size
 
 
-def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5) -> tuple[int, int]:
+def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.1) -> tuple[int, int]:
     """The (bands, rows per band) that minimize the weighted false positive and negative areas.
 
     A pair with similarity s becomes a candidate with probability ``1 - (1 - s^r)^b``; the false
     positive area integrates it below the threshold, the false negative area its complement above.
+    Candidates are verified against stored signatures, so a false positive costs one comparison
+    while a false negative is a duplicate kept: hence the weight 0.1 on false positives (at 0.8
+    and 128 permutations a pair at the threshold is a candidate with probability 0.87, at 0.85 with
+    0.97; datasketch's equal weights give 0.33 and 0.62).
     """
     best, best_error = (1, num_perm), float("inf")
     lo = np.linspace(0.0, threshold, 512)
