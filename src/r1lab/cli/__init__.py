@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "r1lab.cli.grade",
     "r1lab.cli.sft",
     "r1lab.cli.grpo",
+    "r1lab.cli.evaluate",
     "r1lab.cli.leaderboard",
 ]
 

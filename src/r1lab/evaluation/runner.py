@@ -88,7 +88,7 @@ def load_benchmark_rows(config: EvalConfig, benchmark: str):
         raise R1labError(f"{benchmark}: the dataset has no problems")
     if config.limit is not None and config.limit < len(problems):
         problems = problems.select(range(config.limit))
-    ids = problems["id"]
+    ids = [str(i) for i in problems["id"]]
     duplicates = [i for i, c in Counter(ids).items() if c > 1]
     if duplicates:
         raise R1labError(
@@ -135,12 +135,13 @@ def evaluate_benchmark(
     stats = generate(gen_config, rows=problems)
     generation_s = time.perf_counter() - started
 
-    generated = {row["id"]: row for row in read_jsonl(out_dir / GENERATIONS_FILE, skip_torn_tail=True)}
+    generated = {str(row["id"]): row for row in read_jsonl(out_dir / GENERATIONS_FILE, skip_torn_tail=True)}
     rows, missing = [], []
     for problem in problems:
-        row = generated.get(problem["id"])
+        # Ids compare as text: the engine writes them as strings whatever the source column held.
+        row = generated.get(str(problem["id"]))
         if row is None or not row.get("generations"):
-            missing.append(problem["id"])
+            missing.append(str(problem["id"]))
             continue
         rows.append((problem, row))
     if missing:
@@ -230,7 +231,7 @@ def grade_rows(
         else:
             length_texts = texts
         detail = {
-            "id": problem["id"],
+            "id": str(problem["id"]),
             "problem": problem["problem"],
             "gold": str(problem["answer"]),
             "generations": texts,

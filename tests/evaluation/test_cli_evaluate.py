@@ -1,0 +1,100 @@
+"""`r1lab evaluate` on the command line: options, the summary, --compare, errors without tracebacks."""
+
+import json
+
+from r1lab.cli import main
+from r1lab.data import load_benchmark
+
+
+def test_evaluate_cli_with_compare_and_two_benchmarks(tmp_path, replay_server, capsys):
+    rows = list(load_benchmark("math500").select(range(5))) + list(load_benchmark("gsm8k").select(range(5)))
+    answers = {row["problem"]: f"The final answer is $\\boxed{{{row['answer']}}}$." for row in rows}
+    server = replay_server(answers, lambda problem, index: answers[problem])
+    code = main(
+        [
+            "evaluate",
+            "--benchmark",
+            "math500",
+            "--benchmark",
+            "gsm8k",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",
+            "--limit",
+            "5",
+            "--num-samples",
+            "2",
+            "--max-tokens",
+            "64",
+            "--output-dir",
+            str(tmp_path),
+            "--compare",
+            "--no-progress",
+            "--extra-body",
+            '{"seed": 1}',
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "math500" in out and "gsm8k" in out and "100.0" in out
+    assert "DeepSeek reported" in out and "83.9" in out  # the 1.5B model's published MATH-500 pass@1
+    results = json.loads((tmp_path / "gsm8k" / "results.json").read_text())
+    assert results["num_problems"] == 5 and results["num_samples"] == 2
+    assert results["sampling"]["max_tokens"] == 64 and results["sampling"]["extra_body"] == {"seed": 1}
+    assert results["metrics"]["pass@1"] == 1.0 and results["metrics"]["cons@2"] == 1.0
+    assert (tmp_path / "compare.md").exists()
+
+
+def test_evaluate_cli_errors_are_one_line(tmp_path, caplog):
+    assert main(["evaluate", "--benchmark", "math500", "--output-dir", str(tmp_path)]) == 2
+    assert "--base-url" in caplog.text
+    code = main(
+        ["evaluate", "--benchmark", str(tmp_path / "nope.jsonl"), "--base-url", "http://127.0.0.1:9/v1"]
+    )
+    assert code == 2
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "1+1?", "answer": "2"}\n')
+    code = main(
+        [
+            "evaluate",
+            "--benchmark",
+            str(bad),
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--output-dir",
+            str(tmp_path),
+        ]
+    )
+    assert code == 2
+    assert "missing column(s) 'problem'" in caplog.text and "bad.jsonl" in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+def test_evaluate_any_local_dataset_with_mapped_columns(tmp_path, replay_server):
+    data = tmp_path / "my_set.jsonl"
+    data.write_text("".join(json.dumps({"q": f"What is {i}+{i}?", "a": str(2 * i)}) + "\n" for i in range(6)))
+    answers = {f"What is {i}+{i}?": str(2 * i if i % 2 else 2 * i + 1) for i in range(6)}  # odd i right
+    server = replay_server(answers, lambda problem, index: f"\\boxed{{{answers[problem]}}}")
+    code = main(
+        [
+            "evaluate",
+            "--benchmark",
+            str(data),
+            "--problem-column",
+            "q",
+            "--answer-column",
+            "a",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "m",
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    results = json.loads((tmp_path / "out" / "my_set" / "results.json").read_text())
+    assert results["num_samples"] == 4  # the default for datasets that are not bundled
+    assert results["metrics"]["pass@1"] == 0.5
