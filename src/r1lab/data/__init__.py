@@ -7,6 +7,9 @@ from r1lab.data.benchmarks import (
     load_problems,
     normalize_problems,
 )
+from r1lab.data.convert import ConvertConfig, convert, to_sft_examples
+from r1lab.data.decontaminate import DecontaminateConfig, decontaminate
+from r1lab.data.dedup import DedupConfig, dedup
 from r1lab.data.io import (
     open_dataset,
     read_jsonl,
@@ -19,6 +22,13 @@ from r1lab.data.io import (
 
 __all__ = [
     "BENCHMARKS",
+    "ConvertConfig",
+    "DecontaminateConfig",
+    "DedupConfig",
+    "convert",
+    "decontaminate",
+    "dedup",
+    "to_sft_examples",
     "benchmark_path",
     "load_benchmark",
     "load_problems",

@@ -461,6 +461,11 @@ def convert(config: ConvertConfig, rows: Iterable[Mapping[str, Any]] | None = No
     """
     fmt = SFTFormat(**{f.name: getattr(config, f.name) for f in fields(SFTFormat)})
     stream = open_rows(config.input if rows is None else rows, split=config.split)
+    if not stream.columns:
+        logger.warning("%s holds no rows; writing an empty %s", stream.name, config.output)
+        with RowWriter(config.output):
+            pass
+        return ConvertStats(layout=config.layout, output=config.output)
     spec = resolve_layout(config.layout, stream.columns, fmt)
     missing_keep = [c for c in config.keep_columns if c not in stream.columns]
     if missing_keep:

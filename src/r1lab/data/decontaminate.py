@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from r1lab.data.benchmarks import BENCHMARKS, load_benchmark, load_problems
-from r1lab.data.stream import RowWriter, open_rows, progress
+from r1lab.data.stream import RowWriter, open_rows, progress, quiet_datasets
 from r1lab.data.text import comma_list, default_text_columns, ngrams, row_texts, words
 from r1lab.errors import ConfigError
 
@@ -134,11 +134,13 @@ class ContaminationIndex:
         """An index over bundled benchmarks (by name) and problem files or hub ids (named by their stem)."""
         index = cls(ngram)
         for source in sources:
-            if source in BENCHMARKS:
-                index.add_problems(source, load_benchmark(source))
-            else:
-                dataset = load_problems(source, problem_column=problem_column, answer_column=None)
-                index.add_problems(source_name(source), dataset)
+            with quiet_datasets():
+                if source in BENCHMARKS:
+                    dataset, name = load_benchmark(source), source
+                else:
+                    dataset = load_problems(source, problem_column=problem_column, answer_column=None)
+                    name = source_name(source)
+            index.add_problems(name, dataset)
         for name in index.names:
             logger.debug("indexed %d problems of %s", index.problems[name], name)
         return index
@@ -178,7 +180,7 @@ def decontaminate(
     """
     index = ContaminationIndex.from_sources(config.against, config.ngram, config.against_column)
     stream = open_rows(config.input if rows is None else rows, split=config.split)
-    columns = list(config.columns) or default_text_columns(stream.columns)
+    columns = list(config.columns) or (default_text_columns(stream.columns) if stream.columns else [])
     logger.info(
         "checking %s (%s) against %s with %d-grams",
         stream.name,

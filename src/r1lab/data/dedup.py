@@ -139,7 +139,7 @@ class Deduplicator:
 def dedup(config: DedupConfig, rows: Iterable[Mapping[str, Any]] | None = None) -> DedupStats:
     """Stream ``config.input`` (or ``rows``) to ``config.output`` without duplicates (or marking them)."""
     stream = open_rows(config.input if rows is None else rows, split=config.split)
-    columns = list(config.columns) or default_text_columns(stream.columns)
+    columns = list(config.columns) or (default_text_columns(stream.columns) if stream.columns else [])
     logger.info(
         "deduplicating %s on %s (%s)",
         stream.name,

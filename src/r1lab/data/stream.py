@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,20 @@ class RowWriter:
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def quiet_datasets():
+    """Hide ``datasets``' per-map progress bars (loading a bundled benchmark is not news to the user)."""
+    import datasets
+
+    was_disabled = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
 
 
 def progress(iterable: Iterable, *, total: int | None, desc: str):
