@@ -30,3 +30,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model_dir):
+    """A real `transformers serve --continuous-batching` process serving the tiny model on loopback.
+
+    Yields r1lab's ``LocalServer``: ``.base_url`` (".../v1") and ``.model`` (the name requests must
+    carry). Started once per session (~10 s) and stopped at the end.
+    """
+    from r1lab.generation import serve_model
+
+    with serve_model(tiny_model_dir) as server:
+        yield server

@@ -1,0 +1,104 @@
+"""Input checks, ids and shards: everything decided before the first request."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from r1lab.data.io import stable_id
+from r1lab.errors import ConfigError, DataError
+from r1lab.generation.config import GenerateConfig
+from r1lab.generation.inputs import build_request, open_source, plan_input
+
+
+def config(**kw):
+    return GenerateConfig(output="out.jsonl", base_urls=["http://127.0.0.1:1/v1"], **kw)
+
+
+ROWS = [{"problem": f"problem {i}", "answer": str(i), "uid": f"u{i}"} for i in range(200)]
+
+
+def test_ids_hash_the_prompt_or_come_from_the_id_column():
+    plan = plan_input(config(), ROWS, "rows", set())
+    assert plan.ids[3] == stable_id("problem 3")
+    plan = plan_input(config(id_column="uid"), ROWS, "rows", set())
+    assert plan.ids[3] == "u3"
+
+
+def test_shards_partition_the_input_deterministically():
+    shards = [plan_input(config(num_shards=4, shard_index=i), ROWS, "rows", set()).selected for i in range(4)]
+    flat = sorted(i for shard in shards for i in shard)
+    assert flat == list(range(200))
+    assert all(20 < len(s) < 80 for s in shards)  # a hash split, roughly even
+    again = plan_input(config(num_shards=4, shard_index=2), list(reversed(ROWS)), "rows", set())
+    assert {ROWS[i]["uid"] for i in shards[2]} == {ROWS[::-1][i]["uid"] for i in again.selected}
+
+
+def test_done_rows_duplicates_and_limit():
+    done = {stable_id("problem 0"), stable_id("problem 1")}
+    rows = ROWS[:5] + [dict(ROWS[2])]
+    plan = plan_input(config(), rows, "rows", done)
+    assert plan.selected == [2, 3, 4] and plan.rows_skipped == 2 and plan.duplicates == 1
+    plan = plan_input(config(limit=3), rows, "rows", done)
+    assert plan.rows_total == 3 and plan.selected == [2]
+
+
+def test_missing_column_names_the_file_and_lists_columns(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"question": "q", "answer": "1"}) + "\n" for _ in range(3)))
+    cfg = config(input=str(path))
+    rows, source = open_source(cfg)
+    with pytest.raises(DataError, match=r"in.jsonl.*missing column 'problem'.*question, answer"):
+        plan_input(cfg, rows, source, set())
+    with pytest.raises(DataError, match="missing id column 'nope'"):
+        plan_input(config(input=str(path), prompt_column="question", id_column="nope"), rows, source, set())
+
+
+def test_empty_prompt_names_row_and_field():
+    rows = [{"problem": "a"}, {"problem": "  "}]
+    with pytest.raises(DataError, match=r"rows, row 2, field 'problem': empty prompt"):
+        plan_input(config(), rows, "rows", set())
+
+
+def test_template_column_missing():
+    with pytest.raises(DataError, match="'hint'"):
+        plan_input(config(prompt_template="{problem} {hint}"), ROWS, "rows", set())
+
+
+def test_bundled_benchmark_input():
+    rows, source = open_source(config(input="aime24"))
+    plan = plan_input(config(input="aime24", id_column="id"), rows, source, set())
+    assert plan.rows_total == len(rows) == 30
+
+
+def test_requests_for_chat_completions_and_messages():
+    cfg = config(system_prompt="r1", prompt_template="plain", model="m", extra_body={"seed": 1})
+    body = build_request(cfg, {"problem": "2+2?"})
+    assert body["messages"][0]["role"] == "system" and body["messages"][1] == {
+        "role": "user",
+        "content": "2+2?",
+    }
+    assert body["seed"] == 1 and body["model"] == "m" and "n" not in body
+    body = build_request(config(api="completions"), {"problem": "2+2?"})
+    assert body["prompt"].startswith("2+2?\nPlease reason step by step")
+    messages = [{"role": "user", "content": "hi"}]
+    assert build_request(config(prompt_column="prompt"), {"prompt": messages})["messages"] == messages
+    with pytest.raises(DataError, match="need --api chat"):
+        plan_input(config(prompt_column="prompt", api="completions"), [{"prompt": messages}], "rows", set())
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"num_generations": 0}, "num_generations"),
+        ({"shard_index": 2, "num_shards": 2}, "shard_index"),
+        ({"top_p": 0}, "top_p"),
+        ({"base_urls": ["localhost:8000"]}, "http://"),
+        ({"extra_body": "{bad"}, "extra_body"),
+    ],
+)
+def test_bad_arguments(kw, message):
+    base = {"output": "o.jsonl", "base_urls": ["http://x/v1"]}
+    with pytest.raises(ConfigError, match=message):
+        GenerateConfig(**{**base, **kw})
