@@ -1,0 +1,51 @@
+"""Accuracy: is the final answer right? Through `r1lab.grading`, the one grading path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from r1lab.grading import DEFAULT_TIMEOUT_S, STATUS_UNPARSEABLE_GOLD, Grade, grade_many
+from r1lab.rewards.base import Reward, check_positive, completion_text, gold_answers, log_extra
+
+
+def grade_completions(
+    completions: Sequence[Any],
+    kwargs: dict[str, Any],
+    reward: Reward,
+    column: str | None,
+    timeout: float,
+    workers: int | None,
+) -> list[Grade]:
+    """Grade a batch of completions against the gold column TRL passed (shared by the length rewards)."""
+    golds = gold_answers(kwargs, column, reward.name, len(completions))
+    grades = grade_many([completion_text(c) for c in completions], golds, timeout=timeout, workers=workers)
+    log_extra(kwargs, "extracted", [g.extracted for g in grades])
+    log_extra(kwargs, "grade_status", [g.status for g in grades])
+    return grades
+
+
+@dataclass
+class AccuracyReward(Reward):
+    name: ClassVar[str] = "accuracy"
+    summary: ClassVar[str] = (
+        "1.0 if the final answer (after </think>) equals the gold answer under math-verify, else 0.0; "
+        "None when the gold answer cannot be parsed (TRL then leaves the item out)"
+    )
+
+    answer_column: str | None = field(
+        default=None, metadata={"help": "gold-answer column (default: 'answer', else 'solution')"}
+    )
+    timeout: float = field(default=DEFAULT_TIMEOUT_S, metadata={"help": "seconds to grade one completion"})
+    workers: int | None = field(default=None, metadata={"help": "grading processes (default: one per core)"})
+
+    def __post_init__(self) -> None:
+        check_positive(self.timeout, "timeout", self.name)
+
+    def bounds(self) -> tuple[float, float]:
+        return (0.0, 1.0)
+
+    def __call__(self, completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
+        grades = grade_completions(completions, kwargs, self, self.answer_column, self.timeout, self.workers)
+        return [None if g.status == STATUS_UNPARSEABLE_GOLD else float(g.correct) for g in grades]
