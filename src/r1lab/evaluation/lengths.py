@@ -39,13 +39,45 @@ def per_sample_from_row(row: Mapping[str, Any], count: int) -> list[int] | None:
     return None
 
 
-def split_total(total: int, texts: Sequence[str]) -> list[int]:
-    """Share a row's token total among its samples in proportion to their character counts."""
-    chars = [len(t) for t in texts]
-    whole = sum(chars)
-    if whole == 0:
-        return [round(total / len(texts))] * len(texts) if texts else []
-    return [round(total * c / whole) for c in chars]
+def split_total(
+    total: int,
+    weights: Sequence[float],
+    finish_reasons: Sequence[str | None] = (),
+    max_tokens: int | None = None,
+) -> list[int]:
+    """Share a row's exact token total among its samples; the sum stays exactly ``total``.
+
+    A sample that stopped at the limit (finish_reason ``length``) generated exactly
+    ``max_tokens`` tokens, so it gets that; the rest of the total is split over the other samples
+    in proportion to ``weights`` (their re-tokenized length, or their character count). When the
+    numbers disagree (a server that counts differently) the whole total is split by weight.
+    """
+    count = len(weights)
+    if count == 0:
+        return []
+    truncated = [
+        i for i in range(count) if max_tokens and i < len(finish_reasons) and finish_reasons[i] == "length"
+    ]
+    counts = [0] * count
+    free = [i for i in range(count) if i not in truncated]
+    rest = total - len(truncated) * (max_tokens or 0)
+    if truncated and rest >= 0 and (free or rest == 0):
+        for i in truncated:
+            counts[i] = int(max_tokens or 0)
+    else:
+        free, rest = list(range(count)), total
+    if free:
+        share = [max(float(weights[i]), 0.0) for i in free]
+        if not sum(share):
+            share = [1.0] * len(free)
+        whole = sum(share)
+        parts = [int(rest * w // whole) for w in share]
+        # Hand out the rounding remainder, largest weights first, so the sum is exact.
+        for k in sorted(range(len(free)), key=lambda k: -share[k])[: rest - sum(parts)]:
+            parts[k] += 1
+        for i, part in zip(free, parts, strict=True):
+            counts[i] = part
+    return counts
 
 
 @lru_cache(maxsize=4)
@@ -67,33 +99,43 @@ def count_tokens(
     rows: Sequence[Mapping[str, Any]],
     samples: Sequence[Sequence[str]],
     tokenizer_names: Sequence[str],
+    max_tokens: int | None = None,
 ) -> tuple[list[list[int]], str]:
-    """Per-sample completion token counts for each row, and the source they came from."""
+    """Per-sample completion token counts for each row, and where they came from.
+
+    ``samples`` are the texts to measure (reasoning + answer when the server split them). The
+    source is ``usage`` when every row stated exact counts, else ``usage+tokenizer:NAME`` or
+    ``usage+chars``: the row's exact total split as ``split_total`` describes.
+    """
     exact = [per_sample_from_row(row, len(texts)) for row, texts in zip(rows, samples, strict=True)]
     if all(counts is not None for counts in exact):
         return [list(c) for c in exact], "usage"  # type: ignore[arg-type]
-    tokenizer = None
+    tokenizer, source = None, "usage+chars"
     for name in tokenizer_names:
         try:
             tokenizer = load_tokenizer(name)
-            source = f"tokenizer:{name}"
+            source = f"usage+tokenizer:{name}"
             break
         except Exception as exc:  # a missing or remote-only tokenizer: try the next one
             logger.debug("tokenizer %s unavailable: %s", name, exc)
     if tokenizer is None:
-        logger.warning(
-            "the generation rows carry no per-sample token counts and no local tokenizer was found "
-            "(pass --tokenizer): per-sample lengths are the row totals split by text length"
+        logger.info(
+            "no per-sample token counts in the generation rows and no local tokenizer (--tokenizer): "
+            "each row's exact total is split over its samples by text length"
         )
-        source = "usage_split_by_chars"
     out: list[list[int]] = []
     for row, texts, counts in zip(rows, samples, exact, strict=True):
         if counts is not None:
             out.append(list(counts))
-        elif tokenizer is not None:
-            out.append([len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts])
+            continue
+        if tokenizer is not None:
+            weights = [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts]
         else:
-            usage = row.get("usage") or {}
-            total = usage.get("completion_tokens", 0) if isinstance(usage, Mapping) else 0
-            out.append(split_total(int(total or 0), texts))
+            weights = [len(text) for text in texts]
+        usage = row.get("usage") or {}
+        total = usage.get("completion_tokens") if isinstance(usage, Mapping) else None
+        if not isinstance(total, int) or total <= 0:
+            out.append([int(w) for w in weights])  # no usage at all: the measurement is all there is
+            continue
+        out.append(split_total(total, weights, row.get("finish_reasons") or [], max_tokens))
     return out, source

@@ -162,7 +162,10 @@ def evaluate_benchmark(
 
     texts = [d["_length_texts"] for d in details]
     token_counts, length_source = count_tokens(
-        [row for _, row in rows], texts, tokenizer_candidates(config.tokenizer, config.serve_model, model)
+        [row for _, row in rows],
+        texts,
+        tokenizer_candidates(config.tokenizer, config.serve_model, model),
+        max_tokens=config.max_tokens,
     )
     for detail, counts in zip(details, token_counts, strict=True):
         detail["completion_tokens"] = counts

@@ -1,0 +1,44 @@
+"""End to end against a real `transformers serve` running the tiny model (scores near zero are fine).
+
+What is tested is the path: the server started for the run, N samples per problem through the
+engine, grading, token counts from the model's own tokenizer, every output file, and resuming.
+"""
+
+import json
+
+import pytest
+
+from r1lab.evaluation import EvalConfig, evaluate
+
+pytestmark = pytest.mark.server
+
+
+def test_evaluate_serves_the_tiny_model_end_to_end(tmp_path, tiny_model_dir):
+    config = EvalConfig(
+        benchmarks=["aime24", "math500"],
+        serve_model=str(tiny_model_dir),
+        num_samples=2,
+        limit=3,
+        max_tokens=12,
+        max_concurrent=8,
+        output_dir=str(tmp_path),
+        progress=False,
+    )
+    results = evaluate(config)
+    assert [r["benchmark"] for r in results] == ["aime24", "math500"]
+    for r in results:
+        out = tmp_path / r["benchmark"]
+        assert r["num_problems"] == 3 and r["num_samples"] == 2 and r["num_missing"] == 0
+        assert r["endpoint"].startswith("transformers serve")
+        assert 0.0 <= r["metrics"]["pass@1"] <= 1.0
+        assert r["length_source"].startswith("usage+tokenizer:")  # the served model's tokenizer weighed them
+        assert 1 <= r["metrics"]["length_max"] <= 12  # never more than max_tokens
+        details = [json.loads(line) for line in (out / "details.jsonl").read_text().splitlines()]
+        assert len(details) == 3
+        for d in details:
+            assert len(d["generations"]) == 2 and len(d["completion_tokens"]) == 2
+            assert all(reason in ("stop", "length") for reason in d["finish_reasons"])
+        truncated = sum(reason == "length" for d in details for reason in d["finish_reasons"])
+        assert r["metrics"]["truncation_rate"] == pytest.approx(truncated / 6)
+        for name in ("results.json", "report.md", "report.html", "length_hist.png"):
+            assert (out / name).stat().st_size > 0
