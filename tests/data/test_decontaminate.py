@@ -10,7 +10,7 @@ from r1lab.cli import main
 from r1lab.data import benchmark_path, load_benchmark
 from r1lab.data.decontaminate import ContaminationIndex, DecontaminateConfig, decontaminate
 from r1lab.data.io import read_jsonl, write_jsonl
-from r1lab.data.text import words
+from r1lab.data.text import match_words as words
 
 FILLER_BEFORE = "zebra quokka marmalade trombone"
 FILLER_AFTER = "lighthouse pancake nebula accordion"

@@ -3,7 +3,9 @@
 The check Open-R1 ran on every distilled dataset before training (``scripts/decontaminate.py``):
 a row is contaminated by a benchmark when any of its checked texts shares a run of ``ngram``
 consecutive words (8 by default) with one of the benchmark's problems. Words come from
-``r1lab.data.text.words``: lowercased, NFKC, punctuation as a separator. A benchmark problem
+``r1lab.data.text.match_words``: whitespace words, lowercased after NFKC, punctuation stripped from
+their ends (``apples,`` = ``apples``, ``$x$`` = ``x``; a formula stays one word; the module
+docstring of ``r1lab.data.text`` gives the measurements behind that choice). A benchmark problem
 shorter than ``ngram`` words is matched whole (its full word sequence must appear), otherwise
 tiny problems such as "Compute $\\dbinom{8}{4}$." could never be caught.
 
@@ -22,7 +24,7 @@ from typing import Any
 
 from r1lab.data.benchmarks import BENCHMARKS, load_benchmark, load_problems
 from r1lab.data.stream import RowWriter, open_rows, progress, quiet_datasets
-from r1lab.data.text import comma_list, default_text_columns, ngrams, row_texts, words
+from r1lab.data.text import comma_list, default_text_columns, match_words, ngrams, row_texts
 from r1lab.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -42,7 +44,12 @@ class DecontaminateConfig:
         default_factory=lambda: list(BENCHMARKS),
         metadata={"help": "bundled benchmark names, or local files / hub ids of problems, comma separated"},
     )
-    ngram: int = field(default=8, metadata={"help": "words in the n-grams that must match"})
+    ngram: int = field(
+        default=8,
+        metadata={
+            "help": "words in the n-grams that must match (whitespace words, lowercased, end punctuation stripped)"
+        },
+    )
     columns: list[str] = field(
         default_factory=list,
         metadata={
@@ -113,7 +120,7 @@ class ContaminationIndex:
             self.names.append(benchmark)
             self.problems[benchmark] = 0
         self.problems[benchmark] += 1
-        tokens = words(text)
+        tokens = match_words(text)
         if not tokens:
             return
         if len(tokens) < self.ngram:
@@ -147,7 +154,7 @@ class ContaminationIndex:
 
     def matches(self, text: str) -> set[tuple[str, str]]:
         """The (benchmark, problem id) pairs whose problem shares an n-gram with ``text``."""
-        tokens = words(text)
+        tokens = match_words(text)
         found: set[tuple[str, str]] = set()
         grams = self._grams
         for gram in ngrams(tokens, self.ngram):

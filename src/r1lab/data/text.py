@@ -1,12 +1,18 @@
 """Text normalization, word n-grams and the text columns of a row: shared by decontaminate and dedup.
 
-Two normalizations, on purpose:
+Three views of a text, each chosen for its job:
 
 * ``normalize_text`` (exact dedup) folds Unicode (NFKC), case and whitespace but keeps punctuation,
   because in math ``x+1`` and ``x-1`` are different problems and must never merge as duplicates.
-* ``words`` (n-gram matching) also drops punctuation: a word is a run of letters or digits, so
-  ``apples,`` matches ``apples`` and LaTeX ``\\frac{1}{2}`` reads as ``frac 1 2``. Contamination
-  checks should err towards recall; GPT-3's and Llama's decontamination strip punctuation too.
+* ``match_words`` (decontamination n-grams): whitespace-separated words, lowercased, with
+  punctuation stripped from their ends only, so ``apples,`` matches ``apples`` and ``$x$`` matches
+  ``x``, while a formula such as ``x^2+3x`` stays one word. Measured on MATH-500 against itself,
+  29 of 500 distinct problems share an 8-gram with another one this way (stock phrasing such as
+  "let a, b, c, d be positive real numbers such that"), 27 with raw whitespace words (Open-R1),
+  but 48 when all punctuation splits words: LaTeX and Asymptote code then fall apart into many
+  short "words" that distinct problems share.
+* ``words`` (near-dedup shingles): runs of letters/digits, so re-typesetting a formula
+  (``x^2+3x`` vs ``x^2 + 3x``) does not make two texts look different.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Any
 from r1lab.errors import DataError
 
 _WORD = re.compile(r"[^\W_]+")
+# Leading punctuation except a backslash (LaTeX commands keep it); any trailing punctuation.
+_EDGE_PUNCTUATION = re.compile(r"^[^\w\\]+|[^\w]+$")
 _SPACE = re.compile(r"\s+")
 
 #: Columns that hold the problem, in the order they are looked for when none is named.
@@ -43,6 +51,18 @@ def normalize_text(text: str) -> str:
 def words(text: str) -> list[str]:
     """The lowercased words of a text: runs of letters/digits after NFKC; punctuation separates."""
     return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+
+
+def match_words(text: str) -> list[str]:
+    """Lowercased whitespace words (after NFKC) with punctuation stripped from their ends; empty ones dropped."""
+    out = []
+    for token in unicodedata.normalize("NFKC", text).lower().split():
+        if not (token[0].isalnum() and token[-1].isalnum()):  # most words need no regex: 2x faster
+            token = _EDGE_PUNCTUATION.sub("", token)
+            if not token:
+                continue
+        out.append(token)
+    return out
 
 
 def ngrams(tokens: Sequence[str], n: int) -> Iterator[tuple[str, ...]]:
