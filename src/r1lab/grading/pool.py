@@ -186,8 +186,8 @@ class GradingPool:
                 continue
             try:
                 message = conn.recv()
-            except (EOFError, OSError):
-                self._fail(worker, f"worker exited (code {worker.process.poll()})")
+            except (EOFError, OSError):  # crashed, or exited on purpose after a timeout
+                self._fail(worker, f"grading worker exited (code {worker.process.poll()})")
                 continue
             self._handle(worker, message)
 

@@ -14,11 +14,25 @@ for the rest (sympy stuck in C code), so an item never outlives its deadline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import sys
 import threading
 import time
+
+#: Typical answers parsed once at start-up, so lazy imports and caches inside math-verify and
+#: sympy are built before the first timed item (an interrupt there would corrupt them).
+WARM_UP = (
+    ("1", "1"),
+    ("\\frac{1}{2}", "0.5"),
+    ("\\sqrt{2}", "2^{1/2}"),
+    ("(1,2)", "1<x<2"),
+    ("x^2+1", "1+x^2"),
+    ("\\{1,2\\}", "\\{2,1\\}"),
+    ("10\\%", "0.1"),
+    ("\\pi", "3.14159"),
+)
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -27,6 +41,21 @@ def _exit_with_parent(parent_pid: int) -> None:
         time.sleep(1.0)
         if os.getppid() != parent_pid:
             os._exit(0)
+
+
+def _healthy(nonce: int) -> bool:
+    """Grade answers never seen before (so no cache answers for math-verify): is it still sane?"""
+    from r1lab.grading.verify import ItemTimeout, run_op
+
+    n = 1000 + nonce
+    try:
+        return (
+            run_op("check", (f"{n}/7", f"\\frac{{{n}}}{{7}}"), 2.0) == "correct"
+            and run_op("check", (f"x^2+{n}", f"{n}+x^{{2}}"), 2.0) == "correct"
+            and run_op("check", (f"{n + 1}", f"{n}"), 2.0) == "wrong"
+        )
+    except (ItemTimeout, Exception):
+        return False
 
 
 def main(argv: list[str]) -> int:
@@ -41,8 +70,10 @@ def main(argv: list[str]) -> int:
 
     from r1lab.grading.verify import ItemTimeout, run_op
 
-    run_op("check", ("1", "1"), None)  # import and warm math-verify before saying ready
+    for prediction, gold in WARM_UP:  # finish math-verify's lazy set-up before any item is timed
+        run_op("check", (prediction, gold), None)
     conn.send(("ready",))
+    canary = 0
     while True:
         try:
             message = conn.recv()
@@ -54,7 +85,16 @@ def main(argv: list[str]) -> int:
         try:
             reply = ("done", task_id, run_op(op, args, timeout))
         except ItemTimeout:
-            reply = ("timeout", task_id)
+            # An interrupt that lands in math-verify's lazy set-up can leave it broken (seen before
+            # the warm-up existed: every later parse failing). Check with fresh inputs; a worker
+            # that fails exits after replying, and the pool starts a clean one.
+            canary += 1
+            healthy = _healthy(canary)
+            with contextlib.suppress(BrokenPipeError, OSError):
+                conn.send(("timeout", task_id))
+            if not healthy:
+                return 3
+            continue
         except MemoryError:
             reply = ("error", task_id, "out of memory")
         except Exception as exc:  # a bug or a sympy failure on one item must not end the worker
