@@ -27,7 +27,7 @@ _EXPORTS = {
     "serve_model": "r1lab.generation.server",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["GenerateConfig", "GenerationStats", "LocalServer", "agenerate", "generate", "serve_model"]
 
 
 def __getattr__(name: str) -> Any:

@@ -285,8 +285,6 @@ class Engine:
 
 def make_session(config: GenerateConfig) -> aiohttp.ClientSession:
     """One session for the run: a pooled connector sized to the window, a per-request timeout."""
-    connector = aiohttp.TCPConnector(
-        limit=config.max_concurrent + 8, limit_per_host=0, ttl_dns_cache=300, enable_cleanup_closed=True
-    )
+    connector = aiohttp.TCPConnector(limit=config.max_concurrent + 8, limit_per_host=0, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=config.timeout, sock_connect=min(30.0, config.timeout))
     return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)

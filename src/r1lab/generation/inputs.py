@@ -58,7 +58,7 @@ def _columns(rows: Any) -> list[str]:
 
 def _column_values(rows: Any, column: str) -> Sequence[Any]:
     if hasattr(rows, "column_names"):
-        return rows[column]
+        return list(rows[column])
     return [row.get(column) for row in rows]
 
 
@@ -89,18 +89,13 @@ class InputPlan:
     templated_columns: list[str] = field(default_factory=list)
 
     def iter_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(id, row) for each selected row, reading the source sequentially (fast for Arrow data)."""
-        if not self.selected:
-            return
-        wanted = iter(self.selected)
-        target = next(wanted)
-        for index, row in enumerate(self.rows):
-            if index != target:
-                continue
-            yield self.ids[index], dict(row)
-            target = next(wanted, None)
-            if target is None:
-                return
+        """(id, row) for each selected row, in source order; only the selected rows are read."""
+        if hasattr(self.rows, "select"):  # a datasets.Dataset: sequential reads over an index mapping
+            for index, row in zip(self.selected, self.rows.select(self.selected), strict=True):
+                yield self.ids[index], dict(row)
+        else:
+            for index in self.selected:
+                yield self.ids[index], dict(self.rows[index])
 
 
 def plan_input(config: GenerateConfig, rows: Any, source: str, done: set[str]) -> InputPlan:

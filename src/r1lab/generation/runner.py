@@ -124,7 +124,7 @@ async def _run_window(
     progress = None
     try:
         await preflight(session, config, plan)
-        meter.__init__()  # the clock starts with the first real request
+        meter.reset()  # the clock starts with the first real request
         engine = Engine(config, plan.iter_rows(), store, meter, lambda row: build_request(config, row))
         progress = ProgressBar(meter, len(plan.selected), config.progress)
         progress.start()

@@ -62,6 +62,10 @@ class RunMeter:
     """Live counters of a run: requests in flight (and their time integral), tokens, latencies."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start the clock afresh (after the pre-flight checks, so they do not count as run time)."""
         self.start = time.monotonic()
         self.in_flight = 0
         self._area = 0.0

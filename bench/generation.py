@@ -1,0 +1,275 @@
+"""Benchmark: does r1lab's sliding window keep a simulated inference engine busy, and how cheap is the client?
+
+Part 1 (utilization). A loopback server (its own process) simulates an engine with S slots, like
+KV-cache capacity: each request waits for a free slot and holds it for a time proportional to its
+completion length, drawn from a long-tailed log-normal (mean ~6,000 tokens, a few % over 20,000,
+capped at 32,768), time-compressed to TOKEN_TIME seconds per token. Every client gets the same
+N jobs (the length is a function of the job index in the prompt). Clients:
+
+- r1lab generate (the real engine, writing its real output file), window C = S;
+- fixed batches of C: send C, wait for all, send the next C (what a naive script does);
+- a minimal asyncio sliding window: a semaphore of C around one task per request.
+
+The ideal bound is max(total work / S, longest job). Efficiency = ideal / actual.
+
+Part 2 (overhead). The same server answering instantly: requests per second one r1lab process
+sustains, beside the minimal loop on the same server.
+
+Run: ``.venv/bin/python bench/generation.py [--quick]``; the numbers go in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import multiprocessing as mp
+import os
+import random
+import re
+import socket
+import sys
+import tempfile
+import time
+
+import aiohttp
+from aiohttp import web
+
+MEAN_TOKENS, SIGMA, CAP = 6000, 0.8, 32768
+
+
+def job_lengths(n: int, seed: int = 0) -> list[int]:
+    rng = random.Random(seed)
+    mu = math.log(MEAN_TOKENS) - SIGMA**2 / 2
+    return [max(1, min(CAP, int(rng.lognormvariate(mu, SIGMA)))) for _ in range(n)]
+
+
+# ---------------------------------------------------------------- the simulated engine
+def run_server(port: int, slots: int, token_time: float, lengths: list[int], instant: bool) -> None:
+    pattern = re.compile(rb"job (\d+)")
+    state: dict = {}
+
+    async def completion(request: web.Request) -> web.Response:
+        raw = await request.read()
+        if instant:
+            return web.Response(body=INSTANT_BODY, content_type="application/json")
+        body = json.loads(raw)
+        index = int(pattern.search(raw).group(1))
+        tokens = min(lengths[index], int(body.get("max_tokens", CAP)))
+        async with state["slots"]:
+            await asyncio.sleep(tokens * token_time)
+        return web.json_response(
+            {
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": "x"}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 10, "completion_tokens": tokens},
+            }
+        )
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def main() -> None:
+        state["slots"] = asyncio.Semaphore(slots)
+        app = web.Application(client_max_size=2**20)
+        app.router.add_post("/v1/chat/completions", completion)
+        app.router.add_get("/health", health)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
+        await asyncio.Event().wait()
+
+    try:
+        import uvloop  # noqa: F401  (faster server when available; not required)
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+INSTANT_BODY = json.dumps(
+    {
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 1},
+    }
+).encode()
+
+
+def start_server(slots: int, token_time: float, lengths: list[int], instant: bool = False):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = mp.get_context("spawn").Process(
+        target=run_server, args=(port, slots, token_time, lengths, instant), daemon=True
+    )
+    proc.start()
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("simulated server did not start")
+
+
+# ---------------------------------------------------------------- the baseline clients
+class InFlight:
+    def __init__(self) -> None:
+        self.now = 0
+        self.area = 0.0
+        self.start = self.last = time.monotonic()
+
+    def change(self, delta: int) -> None:
+        t = time.monotonic()
+        self.area += self.now * (t - self.last)
+        self.last, self.now = t, self.now + delta
+
+    def mean(self, until: float) -> float:
+        return self.area / max(until - self.start, 1e-9)
+
+    def mark_input_end(self) -> None:
+        self.change(0)
+        self.input_end = (self.area, self.last)
+
+    def mean_while_input(self) -> float:
+        area, t = self.input_end
+        return area / max(t - self.start, 1e-9)
+
+
+def payload(i: int, max_tokens: int) -> dict:
+    return {"model": "m", "messages": [{"role": "user", "content": f"job {i}"}], "max_tokens": max_tokens}
+
+
+async def post(session, url, body, meter: InFlight) -> None:
+    meter.change(1)
+    try:
+        async with session.post(url + "/chat/completions", json=body) as resp:
+            await resp.read()
+    finally:
+        meter.change(-1)
+
+
+async def fixed_batches(url: str, n: int, c: int) -> tuple[float, float, float]:
+    """Send C, wait for all C, send the next C. Returns (time, mean in flight while input remains, overall)."""
+    meter = InFlight()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=c + 8)) as session:
+        t0 = meter.start = meter.last = time.monotonic()
+        for start in range(0, n, c):
+            if start + c >= n:
+                meter.mark_input_end()
+            batch = range(start, min(n, start + c))
+            await asyncio.gather(*(post(session, url, payload(i, CAP), meter) for i in batch))
+        t = time.monotonic()
+    return t - t0, meter.mean_while_input(), meter.mean(t)
+
+
+async def minimal_window(url: str, n: int, c: int) -> tuple[float, float, float]:
+    """The textbook sliding window: one task per request behind a semaphore of C."""
+    meter = InFlight()
+    semaphore = asyncio.Semaphore(c)
+
+    async def one(session, i):
+        async with semaphore:
+            if i == n - 1:
+                meter.mark_input_end()
+            await post(session, url, payload(i, CAP), meter)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=c + 8)) as session:
+        t0 = meter.start = meter.last = time.monotonic()
+        await asyncio.gather(*(one(session, i) for i in range(n)))
+        t = time.monotonic()
+    return t - t0, meter.mean_while_input(), meter.mean(t)
+
+
+def r1lab_run(url: str, n: int, c: int, out_dir: str, progress: bool = False) -> tuple[float, dict]:
+    from r1lab.generation import GenerateConfig, generate
+
+    rows = [{"problem": f"job {i}"} for i in range(n)]
+    config = GenerateConfig(
+        output=os.path.join(out_dir, f"r1lab-{n}-{c}-{time.time_ns()}.jsonl"),
+        base_urls=[url],
+        model="m",
+        prompt_template="plain",
+        max_tokens=CAP,
+        max_concurrent=c,
+        progress=progress,
+    )
+    t0 = time.monotonic()
+    stats = generate(config, rows=rows)
+    return time.monotonic() - t0, stats.to_dict()
+
+
+# ---------------------------------------------------------------- main
+def utilization(n: int, slots: int, token_time: float, out_dir: str) -> None:
+    lengths = job_lengths(n)
+    work = sum(lengths) * token_time
+    ideal = max(work / slots, max(lengths) * token_time)
+    print(f"\n## Utilization: N={n} jobs, S={slots} slots, C={slots}, {token_time * 1e6:.0f} us/token")
+    print(
+        f"lengths: mean {sum(lengths) / n:.0f} tokens, max {max(lengths)}, "
+        f"{sum(x > 20000 for x in lengths) / n:.1%} over 20k; ideal bound {ideal:.2f} s"
+    )
+    proc, url = start_server(slots, token_time, lengths)
+    try:
+        rows = []
+        wall, stats = r1lab_run(url, n, slots, out_dir)
+        rows.append(
+            ("r1lab generate", wall, stats["mean_in_flight_while_input_remains"], stats["mean_in_flight"])
+        )
+        t, while_input, mean = asyncio.run(fixed_batches(url, n, slots))
+        rows.append(("fixed batches of C", t, while_input, mean))
+        t, while_input, mean = asyncio.run(minimal_window(url, n, slots))
+        rows.append(("minimal asyncio window", t, while_input, mean))
+    finally:
+        proc.terminate()
+    print(
+        "\n| client | time (s) | efficiency (ideal/actual) | mean in flight while input remains | mean in flight overall |"
+    )
+    print("|---|---|---|---|---|")
+    for name, t, while_input, overall in rows:
+        wi = f"{while_input:.1f} ({while_input / slots:.1%} of C)"
+        print(f"| {name} | {t:.2f} | {ideal / t:.1%} | {wi} | {overall:.1f} |")
+    r1, batch, minimal = (r[1] for r in rows)
+    print(
+        f"\nr1lab vs fixed batches: {batch / r1:.2f}x faster; r1lab time / minimal window time: {r1 / minimal:.3f}"
+    )
+
+
+def overhead(n: int, c: int, out_dir: str) -> None:
+    print(f"\n## Client overhead: instant server, N={n} requests, C={c}")
+    proc, url = start_server(1, 0.0, [1], instant=True)
+    try:
+        asyncio.run(minimal_window(url, min(n, 2000), c))  # warm the server
+        t_min, _, _ = asyncio.run(minimal_window(url, n, c))
+        wall, stats = r1lab_run(url, n, c, out_dir)
+    finally:
+        proc.terminate()
+    print(
+        "\n| client | requests/s (engine window) | requests/s (whole call, incl. input checks and output file) |"
+    )
+    print("|---|---|---|")
+    print(f"| r1lab generate | {stats['requests_per_s']:.0f} | {n / wall:.0f} |")
+    print(f"| minimal asyncio window (no output, no retries) | {n / t_min:.0f} | {n / t_min:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the bench)")
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--slots", type=int, default=64)
+    parser.add_argument("--token-time", type=float, default=20e-6, help="simulated seconds per token")
+    parser.add_argument("--overhead-requests", type=int, default=None)
+    args = parser.parse_args()
+    n = args.jobs or (400 if args.quick else 2000)
+    n_fast = args.overhead_requests or (3000 if args.quick else 20000)
+    print(f"python {sys.version.split()[0]}, aiohttp {aiohttp.__version__}, {os.cpu_count()} CPUs (shared)")
+    with tempfile.TemporaryDirectory() as out_dir:
+        utilization(n, args.slots, args.token_time, out_dir)
+        overhead(n_fast, 256, out_dir)
+
+
+if __name__ == "__main__":
+    main()
