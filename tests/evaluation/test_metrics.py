@@ -110,3 +110,16 @@ def test_summarize_keys_and_values():
     assert m["truncation_rate"] == pytest.approx(5 / 12)
     assert m["length_max"] == 3
     assert all(0.0 <= v <= 1.0 for k, v in m.items() if not k.startswith("length_"))
+
+
+def test_majority_vote_groups_equivalent_answers_with_the_verifier():
+    from r1lab.grading import cluster_answers
+
+    # Three ways to write 1/2 (correct) against two ways to write 3/4 (wrong).
+    answers = ["3/4", "0.5", "\\frac{1}{2}", None, "\\frac34", "1/2"]
+    correct = [False, True, True, False, False, True]
+    clusters = cluster_answers(answers)
+    assert clusters[1] == clusters[2] == clusters[5] and clusters[0] == clusters[4] and clusters[3] is None
+    assert M.majority_vote(clusters, correct) is True  # 3 votes for 1/2 beat 2 for 3/4
+    # As plain strings all six differ, and the tie would go to the first, wrong, answer.
+    assert M.majority_vote(list(range(len(answers))), correct) is False

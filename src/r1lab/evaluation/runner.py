@@ -208,7 +208,7 @@ def grade_rows(
     rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], num_samples: int, config: EvalConfig
 ):
     """Grade every sample in one ``grade_many`` call, then cluster each problem's answers for cons@n."""
-    from r1lab.grading import cluster_answers, grade_many
+    from r1lab.grading import grade_many
 
     samples: list[list[str]] = []
     for problem, row in rows:
@@ -220,13 +220,20 @@ def grade_rows(
     golds = [str(problem["answer"]) for (problem, _), texts in zip(rows, samples, strict=True) for _ in texts]
     grades = grade_many(responses, golds, timeout=config.grade_timeout, workers=config.grade_workers)
 
-    details = []
+    per_problem = []
     cursor = 0
-    for (problem, row), texts in zip(rows, samples, strict=True):
-        graded = grades[cursor : cursor + len(texts)]
+    for texts in samples:
+        per_problem.append(grades[cursor : cursor + len(texts)])
         cursor += len(texts)
+    all_clusters = cluster_problems(
+        [[g.extracted for g in graded] for graded in per_problem],
+        timeout=config.grade_timeout,
+        workers=config.grade_workers,
+    )
+
+    details = []
+    for (problem, row), texts, graded, clusters in zip(rows, samples, per_problem, all_clusters, strict=True):
         extracted = [g.extracted for g in graded]
-        clusters = cluster_answers(extracted, timeout=config.grade_timeout)
         reasons = list(row.get("finish_reasons") or [None] * len(texts))[: len(texts)]
         reasoning = row.get("reasoning")
         if isinstance(reasoning, list) and len(reasoning) >= len(texts):
@@ -253,6 +260,29 @@ def grade_rows(
             detail["reasoning"] = reasoning[: len(texts)]
         details.append(detail)
     return details
+
+
+def cluster_problems(
+    answers: Sequence[Sequence[str | None]], *, timeout: float, workers: int | None, threads: int = 16
+) -> list[list[int | None]]:
+    """``cluster_answers`` for every problem, many problems at once.
+
+    Clustering one problem is a chain of small verifier round trips (each new answer against the
+    classes so far), which leaves the grading pool idle in between; running problems from several
+    threads keeps it busy. The pool is thread-safe. In-process grading (``workers=0``) relies on
+    ``signal.alarm``, which only works on the main thread, so it stays sequential.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from r1lab.grading import cluster_answers
+
+    def one(problem_answers: Sequence[str | None]) -> list[int | None]:
+        return list(cluster_answers(problem_answers, timeout=timeout, workers=workers))
+
+    if workers == 0 or threads <= 1 or len(answers) <= 1:
+        return [one(a) for a in answers]
+    with ThreadPoolExecutor(max_workers=min(threads, len(answers)), thread_name_prefix="cluster") as pool:
+        return list(pool.map(one, answers))
 
 
 def readable_template(template: str | None) -> str:
