@@ -163,3 +163,21 @@ def test_cli_prints_counts_and_reports_bad_input(tmp_path, capsys, caplog, long_
     (tmp_path / "bad.jsonl").write_text(json.dumps({"question": "x"}) + "\n{oops\n")
     assert main(["decontaminate", "--input", str(tmp_path / "bad.jsonl"), "--output", str(out)]) == 2
     assert "bad.jsonl, row 2" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Apples, PEARS and  plums.", ["apples", "pears", "and", "plums"]),  # case, spacing, end punctuation
+        ("Let $a,$ $b$ be real.", ["let", "a", "b", "be", "real"]),  # math delimiters at word ends
+        ("Solve x^2+3x=4 now", ["solve", "x^2+3x=4", "now"]),  # a formula stays one word
+        (
+            "Compute $\\dbinom{31}{28}$.",
+            ["compute", "\\dbinom{31}{28"],
+        ),  # LaTeX commands keep their backslash
+        ("“Quoted” — dash … ", ["quoted", "dash"]),  # Unicode punctuation alone is no word
+        ("ﬁnd x_1", ["find", "x_1"]),  # NFKC folds ligatures
+    ],
+)
+def test_match_words(text, expected):
+    assert words(text) == expected
