@@ -8,28 +8,18 @@ import json
 
 import pytest
 
+from r1lab.cli import main
 from r1lab.evaluation import EvalConfig, evaluate
 
 pytestmark = pytest.mark.server
 
 
-def test_evaluate_serves_the_tiny_model_end_to_end(tmp_path, tiny_model_dir):
-    config = EvalConfig(
-        benchmarks=["aime24", "math500"],
-        serve_model=str(tiny_model_dir),
-        num_samples=2,
-        limit=3,
-        max_tokens=12,
-        max_concurrent=8,
-        output_dir=str(tmp_path),
-        progress=False,
-    )
-    results = evaluate(config)
+def _check_run(tmp_path, results, endpoint_prefix):
     assert [r["benchmark"] for r in results] == ["aime24", "math500"]
     for r in results:
         out = tmp_path / r["benchmark"]
         assert r["num_problems"] == 3 and r["num_samples"] == 2 and r["num_missing"] == 0
-        assert r["endpoint"].startswith("transformers serve")
+        assert r["endpoint"].startswith(endpoint_prefix)
         assert 0.0 <= r["metrics"]["pass@1"] <= 1.0
         assert r["length_source"].startswith("usage+tokenizer:")  # the served model's tokenizer weighed them
         assert 1 <= r["metrics"]["length_max"] <= 12  # never more than max_tokens
@@ -42,3 +32,51 @@ def test_evaluate_serves_the_tiny_model_end_to_end(tmp_path, tiny_model_dir):
         assert r["metrics"]["truncation_rate"] == pytest.approx(truncated / 6)
         for name in ("results.json", "report.md", "report.html", "length_hist.png"):
             assert (out / name).stat().st_size > 0
+
+
+def test_evaluate_cli_against_a_running_transformers_serve(tmp_path, tiny_server, tiny_model_dir, capsys):
+    code = main(
+        [
+            "evaluate",
+            "--benchmark",
+            "aime24",
+            "--benchmark",
+            "math500",
+            "--base-url",
+            tiny_server.base_url,
+            "--model",
+            tiny_server.model,
+            "--tokenizer",
+            str(tiny_model_dir),
+            "--num-samples",
+            "2",
+            "--limit",
+            "3",
+            "--max-tokens",
+            "12",
+            "--output-dir",
+            str(tmp_path),
+            "--no-progress",
+            "--compare",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "aime24" in out and "DeepSeek reported" in out  # an unknown model: all six listed for reference
+    results = [json.loads((tmp_path / b / "results.json").read_text()) for b in ("aime24", "math500")]
+    _check_run(tmp_path, results, tiny_server.base_url)
+
+
+@pytest.mark.slow
+def test_evaluate_serves_the_tiny_model_for_the_run(tmp_path, tiny_model_dir):
+    config = EvalConfig(
+        benchmarks=["aime24", "math500"],
+        serve_model=str(tiny_model_dir),
+        num_samples=2,
+        limit=3,
+        max_tokens=12,
+        max_concurrent=8,
+        output_dir=str(tmp_path),
+        progress=False,
+    )
+    _check_run(tmp_path, evaluate(config), "transformers serve")
