@@ -273,3 +273,17 @@ def test_cli_convert_openthoughts_to_parquet_and_unknown_layout(tmp_path, capsys
         main(["convert", "--input", str(tmp_path / "odd.jsonl"), "--output", str(tmp_path / "o.jsonl")]) == 2
     )
     assert "the columns are: instruction, output" in caplog.text
+
+
+def test_r1_distill_sft_reannotated_messages_column():
+    row = {
+        "problem": PROBLEM,
+        "messages": [{"role": "user", "content": PROBLEM}, {"role": "assistant", "content": "12"}],
+        "reannotated_messages": [
+            {"role": "user", "content": PROBLEM},
+            {"role": "assistant", "content": f"<think>\n{REASONING}\n</think>\n\n{ANSWER}"},
+        ],
+    }
+    (plain,) = to_sft_examples(row)
+    assert plain[-1]["content"] == "12"  # the original, reasoning-free answer
+    assert_canonical(to_sft_examples(row, messages_column="reannotated_messages")[0], PROBLEM)

@@ -71,3 +71,9 @@ def test_parquet_writer_row_groups_schema_check_and_empty_output(tmp_path):
     with RowWriter(tmp_path / "empty.parquet"):
         pass
     assert pq.read_table(tmp_path / "empty.parquet").num_rows == 0
+
+
+def test_unreachable_hub_dataset_is_a_clear_error():
+    # conftest sets HF_DATASETS_OFFLINE=1: the hub answers nothing, and the user gets one line.
+    with pytest.raises(DataError, match=r"no-such-org/no-such-dataset: cannot open this dataset"):
+        open_rows("no-such-org/no-such-dataset")

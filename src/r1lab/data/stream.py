@@ -54,7 +54,13 @@ def open_rows(source: str | os.PathLike | Iterable[Mapping[str, Any]], *, split:
 
         parquet = pq.ParquetFile(path)
         return RowStream(text, _parquet_rows(parquet), parquet.metadata.num_rows)
-    dataset = open_dataset(source, split=split, streaming=True)
+    try:
+        dataset = open_dataset(source, split=split, streaming=True)
+    except (ConnectionError, FileNotFoundError, ValueError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        # The hub's "not found", "offline" and "no such split" errors: a message, not a traceback.
+        raise DataError(f"cannot open this dataset: {type(exc).__name__}: {exc}", path=text) from None
     return RowStream(text, iter(dataset), _known_total(dataset, split))
 
 
