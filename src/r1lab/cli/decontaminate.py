@@ -14,7 +14,7 @@ def register(subparsers) -> None:
         "decontaminate",
         help="flag (or --drop) training rows sharing an n-gram with MATH-500/AIME/AMC/GSM8K problems",
         description="Add contaminated_<benchmark> columns to every row: true when one of the checked texts "
-        "shares a run of --ngram words (lowercased, punctuation ignored) with a problem of that benchmark. "
+        "shares a run of --ngram words (lowercased, punctuation at word ends ignored) with a problem of that benchmark. "
         "Example: r1lab decontaminate --input data.jsonl --against math500,aime24 --drop --output clean.jsonl",
     )
     add_dataclass_arguments(parser, DecontaminateConfig)
