@@ -21,6 +21,11 @@ def test_jsonl_parquet_folder_and_in_memory_sources(tmp_path):
     for k in range(2):  # a folder of JSON shards goes through `datasets` streaming
         (folder / f"part-{k}.json").write_text("".join(json.dumps(r) + "\n" for r in rows[k * 3 : k * 3 + 3]))
 
+    import gzip
+
+    with gzip.open(tmp_path / "b.jsonl.gz", "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    assert list(open_rows(tmp_path / "b.jsonl.gz")) == rows
     jsonl = open_rows(tmp_path / "a.jsonl")
     assert jsonl.columns == ["problem", "n"] and jsonl.total is None
     assert list(jsonl) == rows

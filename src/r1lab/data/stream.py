@@ -1,6 +1,6 @@
 """Row streams for data larger than memory: read any source row by row, write rows as they come.
 
-``open_rows`` reads local JSONL line by line, Parquet a record batch at a time (pyarrow), and
+``open_rows`` reads local JSONL (plain or ``.jsonl.gz``) line by line, Parquet a record batch at a time (pyarrow), and
 everything else (JSON, CSV, a folder, a Hugging Face id) through ``datasets`` with
 ``streaming=True``: memory stays flat whatever the input size. ``RowWriter`` appends JSONL lines
 or Parquet row groups to a temporary file that replaces the output only once complete, so an
@@ -9,6 +9,7 @@ interrupted run never leaves a plausible-looking half file behind.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -47,7 +48,7 @@ def open_rows(source: str | os.PathLike | Iterable[Mapping[str, Any]], *, split:
         return RowStream("<rows>", (dict(row) for row in source), total)
     text = str(source)
     path = Path(text)
-    if path.is_file() and path.suffix.lower() == ".jsonl":
+    if path.is_file() and path.name.lower().endswith((".jsonl", ".jsonl.gz")):
         return RowStream(text, _jsonl_rows(path))
     if path.is_file() and path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
@@ -65,8 +66,9 @@ def open_rows(source: str | os.PathLike | Iterable[Mapping[str, Any]], *, split:
 
 
 def _jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """JSONL one line at a time (``read_jsonl`` reads the whole file; this must not)."""
-    with path.open("rb") as f:
+    """JSONL (optionally gzipped) one line at a time (``read_jsonl`` reads the whole file; this must not)."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as f:
         for number, raw in enumerate(f, start=1):
             if not raw.strip():
                 continue
