@@ -73,6 +73,13 @@ def test_r1lab_graded_rows_give_one_example_per_correct_complete_generation():
     assert to_sft_examples(row, prompt_template="plain")[0][0]["content"] == PROBLEM
 
 
+def test_r1lab_rows_whose_prompt_column_holds_chat_messages():
+    chat = [{"role": "system", "content": "Think first."}, {"role": "user", "content": PROBLEM}]
+    row = {"prompt": chat, "generations": [f"<think>{REASONING}</think>{ANSWER}"]}
+    (example,) = to_sft_examples(row, "r1lab", prompt_column="prompt")
+    assert_canonical(example, PROBLEM, system="Think first.")
+
+
 def test_r1lab_rows_with_server_split_reasoning():
     row = {"problem": PROBLEM, "generations": [ANSWER, "no reasoning here"], "reasoning": [REASONING, ""]}
     first, second = to_sft_examples(row)

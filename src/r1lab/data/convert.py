@@ -28,7 +28,7 @@ from typing import Any
 
 from r1lab.data.io import stable_id
 from r1lab.data.stream import RowWriter, open_rows, progress
-from r1lab.data.text import comma_list, message_content, message_role
+from r1lab.data.text import comma_list, is_conversation, message_content, message_role
 from r1lab.errors import DataError
 from r1lab.prompts import THINK_END, build_messages, format_response, resolve_system_prompt, split_reasoning
 
@@ -194,7 +194,11 @@ def _with_system(messages: list[dict[str, str]], fmt: SFTFormat) -> list[dict[st
 
 
 def _prompt_from_problem(row: Mapping[str, Any], fmt: SFTFormat) -> list[dict[str, str]]:
-    if fmt.prompt_column not in row or not isinstance(row[fmt.prompt_column], str):
+    """The prompt turns: the problem rendered with the template, or the chat the prompt column holds."""
+    value = row.get(fmt.prompt_column)
+    if is_conversation(value):  # `r1lab generate` also takes a column of chat messages as the prompt
+        return _with_system(_chat(value, fmt.prompt_column), fmt)
+    if not isinstance(value, str):
         raise DataError("missing or non-text problem", field=fmt.prompt_column)
     system = fmt.system_prompt if fmt.system_prompt and fmt.system_prompt.lower() != NO_SYSTEM else None
     return build_messages(row, fmt.prompt_template, system, fmt.prompt_column)
