@@ -294,3 +294,24 @@ def test_r1_distill_sft_reannotated_messages_column():
     (plain,) = to_sft_examples(row)
     assert plain[-1]["content"] == "12"  # the original, reasoning-free answer
     assert_canonical(to_sft_examples(row, messages_column="reannotated_messages")[0], PROBLEM)
+
+
+def test_converted_example_trains_on_the_whole_think_block():
+    """Through the tiny model's chat template, the assistant-only loss mask covers <think>...answer."""
+    from r1lab.models.tokenizer import build_char_tokenizer
+
+    tokenizer = build_char_tokenizer(padding_side="right")
+    row = {
+        "system": STRATOS_SYSTEM,
+        "conversations": [
+            {"from": "user", "value": "2+2?"},
+            {"from": "assistant", "value": stratos_response("add", "4")},
+        ],
+    }
+    (example,) = to_sft_examples(row)
+    encoded = tokenizer.apply_chat_template(
+        example, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+    )
+    trained = [t for t, m in zip(encoded["input_ids"], encoded["assistant_masks"], strict=True) if m]
+    assert tokenizer.decode(trained) == "<think>\nadd\n</think>\n\n4<|im_end|>"
+    assert tokenizer.convert_tokens_to_ids("<think>") in trained  # one special token, not 7 characters
