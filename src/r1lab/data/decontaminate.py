@@ -217,7 +217,13 @@ def decontaminate(
             writer.write(out)
         stats.written = writer.count
     for name, count in stats.flagged.items():
-        logger.info("%s: %d of %d rows share a %d-word n-gram", name, count, stats.rows, config.ngram)
+        logger.info(
+            "%s: %d of %d rows share a run of %d words with its problems",
+            name,
+            count,
+            stats.rows,
+            config.ngram,
+        )
     logger.info(
         "%s %d contaminated rows; wrote %d rows to %s",
         "dropped" if config.drop else "flagged",
