@@ -44,6 +44,12 @@ def test_evaluate_cli_with_compare_and_two_benchmarks(tmp_path, replay_server, c
     assert results["sampling"]["max_tokens"] == 64 and results["sampling"]["extra_body"] == {"seed": 1}
     assert results["metrics"]["pass@1"] == 1.0 and results["metrics"]["cons@2"] == 1.0
     assert (tmp_path / "compare.md").exists()
+    # the per-benchmark reports carry the matched model's published numbers too
+    assert (
+        "| DeepSeek-R1-Distill-Qwen-1.5B | math500 | pass@1 | 100.0"
+        in (tmp_path / "math500" / "report.md").read_text()
+    )
+    assert '<td class="num">83.9</td>' in (tmp_path / "math500" / "report.html").read_text()
 
 
 def test_evaluate_cli_errors_are_one_line(tmp_path, caplog):

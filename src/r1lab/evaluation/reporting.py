@@ -64,7 +64,7 @@ def write_benchmark_report(
     out_dir: str | os.PathLike, results: Mapping[str, Any], details: Sequence[Mapping[str, Any]]
 ) -> dict[str, Path]:
     """Write report.md, report.html and length_hist.png into ``out_dir``; returns their paths."""
-    from r1lab.evaluation.published import compare_table, match_model
+    from r1lab.evaluation.published import compare_rows, compare_table, load_published, match_model
     from r1lab.report.plots import plot_length_histogram
 
     out_dir = Path(out_dir)
@@ -109,7 +109,14 @@ def write_benchmark_report(
             [column, "problems", "pass@1"], breakdown_rows(table), {1, 2}
         )
     page.heading("Response length").image(
-        hist, caption="Response length; the token limit is the vertical line."
+        hist, caption="Response length in tokens, correct and incorrect samples stacked."
     )
+    if match_model(results.get("model")):
+        headers, rows = compare_rows([dict(results)])
+        page.heading("Published scores").table(headers, rows, numeric_columns=set(range(3, len(headers))))
+        for source in load_published().sources.values():
+            page.paragraph(
+                f"{source['label']}: {source['citation']} {source['url']} ({source['protocol']})", "note"
+            )
     report_html = page.write(out_dir / "report.html", footer=f"r1lab {results.get('r1lab_version', '')}")
     return {"markdown": report_md, "html": report_html, "histogram": hist}
