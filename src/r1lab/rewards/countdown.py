@@ -39,6 +39,7 @@ _LATEX_OPS = (
 )
 _FRAC_RE = re.compile(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}")
 _NUMBER_RE = re.compile(r"\d+")
+_ARITHMETIC_RUN_RE = re.compile(r"[\d+\-*/().\s]+")
 _HAS_OP_RE = re.compile(r"\d\s*[-+*/]\s*[\d(]|\)\s*[-+*/]")
 
 
@@ -46,23 +47,33 @@ def extract_equation(completion: str) -> str | None:
     """The equation of a Countdown answer: the last <answer>...</answer>, else \\boxed{}, else the last line with an operation."""
     answer = split_reasoning(completion)[1]
     tagged = _ANSWER_RE.findall(answer)
+    in_prose = False
     if tagged:
         candidate = tagged[-1]
     else:
         candidate = last_boxed(answer)
         if candidate is None:
-            lines = [line for line in answer.splitlines() if _HAS_OP_RE.search(line)]
-            candidate = lines[-1] if lines else None
+            lines = [line for line in _plain(answer).splitlines() if _HAS_OP_RE.search(line)]
+            candidate, in_prose = (lines[-1] if lines else None), True
     if candidate is None:
         return None
-    equation = _FRAC_RE.sub(r"(\1)/(\2)", candidate)
-    for latex, plain in _LATEX_OPS:
-        equation = equation.replace(latex, plain)
+    equation = _plain(candidate)
     if "=" in equation:  # "(1+2)*3 = 9" or "9 = (1+2)*3": keep the side that computes
         sides = [s.strip() for s in equation.split("=")]
         equation = next((s for s in sides if _HAS_OP_RE.search(s)), sides[0])
+    if in_prose:  # "So: 3 * (2 + 1)": the arithmetic run within the sentence
+        runs = [r for r in _ARITHMETIC_RUN_RE.findall(equation) if _HAS_OP_RE.search(r)]
+        equation = runs[-1] if runs else equation
     equation = equation.strip().rstrip(".").strip()
     return equation or None
+
+
+def _plain(text: str) -> str:
+    """LaTeX and typographic operators as plain ASCII arithmetic."""
+    text = _FRAC_RE.sub(r"(\1)/(\2)", text)
+    for latex, plain in _LATEX_OPS:
+        text = text.replace(latex, plain)
+    return text
 
 
 @dataclass
