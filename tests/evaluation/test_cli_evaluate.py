@@ -77,7 +77,7 @@ def test_evaluate_cli_errors_are_one_line(tmp_path, caplog):
     assert "Traceback" not in caplog.text
 
 
-def test_evaluate_any_local_dataset_with_mapped_columns(tmp_path, replay_server):
+def test_evaluate_any_local_dataset_with_mapped_columns(tmp_path, replay_server, caplog):
     data = tmp_path / "my_set.jsonl"
     data.write_text("".join(json.dumps({"q": f"What is {i}+{i}?", "a": str(2 * i)}) + "\n" for i in range(6)))
     answers = {f"What is {i}+{i}?": str(2 * i if i % 2 else 2 * i + 1) for i in range(6)}  # odd i right
@@ -104,3 +104,25 @@ def test_evaluate_any_local_dataset_with_mapped_columns(tmp_path, replay_server)
     results = json.loads((tmp_path / "out" / "my_set" / "results.json").read_text())
     assert results["num_samples"] == 4  # the default for datasets that are not bundled
     assert results["metrics"]["pass@1"] == 0.5
+
+    # Resuming with other sampling settings would mix two experiments: refused, nothing lost.
+    args = [
+        "evaluate",
+        "--benchmark",
+        str(data),
+        "--problem-column",
+        "q",
+        "--answer-column",
+        "a",
+        "--base-url",
+        server.base_url,
+        "--model",
+        "m",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
+    assert main(args + ["--temperature", "0.2", "--num-samples", "8"]) == 2
+    assert "num_samples: 4 -> 8; temperature: 0.6 -> 0.2" in caplog.text
+    assert json.loads((tmp_path / "out" / "my_set" / "results.json").read_text())["metrics"]["pass@1"] == 0.5
+    assert main(args) == 0  # the same settings resume

@@ -78,6 +78,12 @@ def test_replaying_reference_solutions_scores_full_marks(tmp_path, math500, repl
     assert (out / "length_hist.png").read_bytes()[:4] == b"\x89PNG"
     assert "data:image/png;base64," in (out / "report.html").read_text()
 
+    # Reports can be rebuilt from the files alone.
+    (out / "report.md").unlink()
+    from r1lab.evaluation.reporting import report_from_dir
+
+    assert report_from_dir(out)["markdown"].read_text().startswith("# math500: replay")
+
     # A rerun resumes: nothing is requested again, the same scores come out.
     requests_before = server.requests
     (again,) = evaluate(config)

@@ -120,3 +120,19 @@ def write_benchmark_report(
             )
     report_html = page.write(out_dir / "report.html", footer=f"r1lab {results.get('r1lab_version', '')}")
     return {"markdown": report_md, "html": report_html, "histogram": hist}
+
+
+def report_from_dir(out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Re-render a finished benchmark directory's reports from its results.json and details.jsonl."""
+    import json
+
+    from r1lab.data.io import read_jsonl
+    from r1lab.errors import DataError
+
+    out_dir = Path(out_dir)
+    results_path = out_dir / "results.json"
+    if not results_path.exists():
+        raise DataError("no results.json here; is this an `r1lab evaluate` benchmark dir?", path=str(out_dir))
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    details = list(read_jsonl(out_dir / "details.jsonl"))
+    return write_benchmark_report(out_dir, results, details)

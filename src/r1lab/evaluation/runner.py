@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import logging
 import time
 from collections import Counter
@@ -132,6 +133,7 @@ def evaluate_benchmark(
         extra_body=dict(config.extra_body),
         progress=config.progress,
     )
+    check_settings(out_dir, sampling_settings(config, num_samples, model))
     stats = generate(gen_config, rows=problems)
     generation_s = time.perf_counter() - started
 
@@ -211,11 +213,17 @@ def grade_rows(
     from r1lab.grading import grade_many
 
     samples: list[list[str]] = []
-    for problem, row in rows:
+    short = 0
+    for _, row in rows:
         gens = list(row["generations"])
-        if len(gens) < num_samples:
-            logger.warning("%s: %d of %d samples present", problem["id"], len(gens), num_samples)
+        short += len(gens) < num_samples
         samples.append([g if isinstance(g, str) else "" for g in gens[:num_samples]])
+    if short:
+        logger.warning(
+            "%d problems have fewer than %d samples; pass@k uses the fewest any problem has",
+            short,
+            num_samples,
+        )
     responses = [text for texts in samples for text in texts]
     golds = [str(problem["answer"]) for (problem, _), texts in zip(rows, samples, strict=True) for _ in texts]
     grades = grade_many(responses, golds, timeout=config.grade_timeout, workers=config.grade_workers)
@@ -260,6 +268,46 @@ def grade_rows(
             detail["reasoning"] = reasoning[: len(texts)]
         details.append(detail)
     return details
+
+
+SETTINGS_FILE = "settings.json"
+
+
+def sampling_settings(config: EvalConfig, num_samples: int, model: str | None) -> dict[str, Any]:
+    """What the samples in generations.jsonl depend on: a resumed run must not mix two of these."""
+    return {
+        "model": model,
+        "num_samples": num_samples,
+        "temperature": config.temperature,
+        "top_p": config.top_p,
+        "max_tokens": config.max_tokens,
+        "prompt_template": resolve_template(config.prompt_template),
+        "system_prompt": resolve_system_prompt(config.system_prompt),
+        "api": config.api,
+        "extra_body": dict(config.extra_body),
+    }
+
+
+def check_settings(out_dir: Path, settings: dict[str, Any]) -> None:
+    """Refuse to resume generations made with other sampling settings; record them on first use.
+
+    Resuming appends to generations.jsonl, so a rerun with another temperature or sample count
+    would silently mix two experiments in one score.
+    """
+    path = out_dir / SETTINGS_FILE
+    if path.exists() and (out_dir / GENERATIONS_FILE).exists():
+        try:
+            before = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            before = {}
+        changed = sorted(k for k in settings if k in before and before[k] != settings[k])
+        if changed:
+            detail = "; ".join(f"{k}: {before[k]!r} -> {settings[k]!r}" for k in changed)
+            raise R1labError(
+                f"{out_dir}: its generations were made with other settings ({detail}); resuming would mix "
+                "them. Use another --output-dir, or delete generations.jsonl to start this benchmark afresh"
+            )
+    write_json(path, settings)
 
 
 def cluster_problems(
