@@ -24,6 +24,8 @@ def test_ids_hash_the_prompt_or_come_from_the_id_column():
     assert plan.ids[3] == stable_id("problem 3")
     plan = plan_input(config(id_column="uid"), ROWS, "rows", set())
     assert plan.ids[3] == "u3"
+    with_id = [{"problem": "p", "id": 7}, {"problem": "p", "id": 8}]  # a data-stage `id` is kept
+    assert plan_input(config(), with_id, "rows", set()).ids == ["7", "8"]
 
 
 def test_shards_partition_the_input_deterministically():
@@ -68,8 +70,8 @@ def test_template_column_missing():
 
 def test_bundled_benchmark_input():
     rows, source = open_source(config(input="aime24"))
-    plan = plan_input(config(input="aime24", id_column="id"), rows, source, set())
-    assert plan.rows_total == len(rows) == 30
+    plan = plan_input(config(input="aime24"), rows, source, set())
+    assert plan.rows_total == len(rows) == 30 and plan.ids[0] == "2024-I-1"
 
 
 def test_requests_for_chat_completions_and_messages():

@@ -71,7 +71,10 @@ class GenerateConfig:
         default=None, metadata={"help": "bearer token for the servers (default: $OPENAI_API_KEY, if set)"}
     )
     id_column: str | None = field(
-        default=None, metadata={"help": "column holding a unique row id (default: a hash of the prompt)"}
+        default=None,
+        metadata={
+            "help": "column holding a unique row id (default: the 'id' column if any, else a hash of the prompt)"
+        },
     )
     api: Literal["chat", "completions"] = field(
         default="chat",

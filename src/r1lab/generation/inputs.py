@@ -1,8 +1,9 @@
 """Reading the prompts of a run: open the source, check it, give each row its id, pick this shard.
 
 All checks run before any request is sent: a missing column names the source and lists the columns
-it has, and an empty prompt names its row. Ids come from ``--id-column``, else from a hash of the
-prompt (``r1lab.data.io.stable_id``), so the same prompt gets the same id on every machine and rerun.
+it has, and an empty prompt names its row. Ids come from ``--id-column``, else from an ``id`` column
+when the input has one (rows from r1lab's data stage and the bundled benchmarks do), else from a hash
+of the prompt (``r1lab.data.io.stable_id``), so the same prompt gets the same id on every machine and rerun.
 Shards are chosen by a hash of that id (not by position), so a shard keeps its rows when the input
 file is reordered or grows.
 """
@@ -122,7 +123,9 @@ def plan_input(config: GenerateConfig, rows: Any, source: str, done: set[str]) -
             path=source,
         )
     prompts = _column_values(rows, config.prompt_column)
-    id_values = _column_values(rows, config.id_column) if config.id_column else None
+    # Rows from r1lab's data stage (and the bundled benchmarks) carry an `id` already: keep it.
+    id_column = config.id_column or ("id" if "id" in columns else None)
+    id_values = _column_values(rows, id_column) if id_column else None
     ids: list[str] = []
     for index, prompt in enumerate(prompts):
         if isinstance(prompt, str):
@@ -146,7 +149,7 @@ def plan_input(config: GenerateConfig, rows: Any, source: str, done: set[str]) -
         if id_values is not None:
             value = id_values[index]
             if value is None or str(value) == "":
-                raise DataError("empty id", path=source, row=index + 1, field=config.id_column)
+                raise DataError("empty id", path=source, row=index + 1, field=id_column)
             ids.append(str(value))
         else:
             ids.append(stable_id(prompt_key(prompt)))
