@@ -141,3 +141,14 @@ def test_model_is_discovered_when_not_given(tmp_path):
         config = GenerateConfig(output=str(tmp_path / "o.jsonl"), base_urls=[server.base_url], progress=False)
         stats = generate(config, rows=ROWS[:2])
     assert stats.model == "fake-model" and server.requests[-1]["model"] == "fake-model"
+
+
+def test_generate_works_from_inside_a_running_event_loop(tmp_path):
+    import asyncio
+
+    async def notebook_cell():
+        with FakeServer() as server:
+            return run(server, tmp_path, rows=ROWS[:5])
+
+    stats, out = asyncio.run(notebook_cell())
+    assert stats.rows_done == 5 and len(out) == 5

@@ -147,7 +147,9 @@ class ProgressBar:
             return
         meter = self.meter
         elapsed = max(meter.elapsed(), 1e-9)
-        self._bar.n = meter.rows_done + meter.rows_failed
+        finished = meter.rows_done + meter.rows_failed
+        if finished > self._bar.n:
+            self._bar.update(finished - self._bar.n)  # update(), not n=, so tqdm's rate and ETA follow
         self._bar.set_postfix(
             in_flight=meter.in_flight,
             req_s=f"{meter.requests / elapsed:.1f}",
