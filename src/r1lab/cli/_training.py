@@ -54,6 +54,10 @@ def run(args, *, recipe: str, train: str) -> int:
         from r1lab.training.core import build_trl_config
 
         build_trl_config(loaded)
+        if recipe == "GRPORecipe":
+            from r1lab.training.grpo import reward_functions
+
+            reward_functions(loaded)
         sys.stdout.write(yaml.safe_dump(recipe_to_dict(loaded), sort_keys=False))
         return 0
     result = getattr(training, train)(loaded)

@@ -40,6 +40,8 @@ __all__ = [
 
 def _add_trace(a: int, b: int) -> list[str]:
     """Column-wise addition from the ones digit up, with carries: how children are taught."""
+    if a < 0:  # a negative running value (after a subtraction): add by taking |a| away from b
+        return [*_sub_trace(b, -a)[:-1], f"so {a}+{b}={a + b}"]
     da, db = str(a)[::-1], str(b)[::-1]
     lines, carry, digits = [], 0, []
     for i in range(max(len(da), len(db))):

@@ -55,12 +55,29 @@ def grpo_prompts(dataset, recipe: GRPORecipe):
     return dataset.add_column("prompt", prompts)
 
 
-def reward_functions(recipe: GRPORecipe, columns: list[str]):
-    """The registry's reward callables for the recipe's names, and their weights in the same order."""
+def reward_functions(recipe: GRPORecipe):
+    """The registry's reward callables for the recipe's names, and their weights in the same order.
+
+    ``soft_overlong`` needs GRPO's completion limit; r1lab passes the recipe's
+    ``max_completion_length`` unless reward_params set ``max_completion_len`` themselves.
+    """
     from r1lab.rewards import get_reward_funcs
 
     names = list(recipe.rewards)
-    funcs = get_reward_funcs(names, **recipe.reward_params)
+    params = dict(recipe.reward_params)
+    if "soft_overlong" in names and "max_completion_len" not in params:
+        own = dict(params.get("soft_overlong") or {})
+        if "max_completion_len" not in own:
+            import dataclasses
+
+            from trl import GRPOConfig
+
+            default = next(
+                f.default for f in dataclasses.fields(GRPOConfig) if f.name == "max_completion_length"
+            )
+            own["max_completion_len"] = recipe.trl.get("max_completion_length", default)
+            params["soft_overlong"] = own
+    funcs = get_reward_funcs(names, **params)
     return funcs, [recipe.rewards[name] for name in names]
 
 
@@ -69,8 +86,8 @@ def train_grpo(recipe: GRPORecipe) -> TrainResult:
     from trl import GRPOTrainer
 
     recipe.validate()
+    funcs, weights = reward_functions(recipe)  # an unknown reward fails before any data or model loads
     dataset = grpo_prompts(load_rows(recipe), recipe)
-    funcs, weights = reward_functions(recipe, list(dataset.column_names))
     args = build_trl_config(recipe, {"reward_weights": weights})
     tokenizer = load_tokenizer(recipe, padding_side="left")
     peft_config, quantization_config = peft_and_quantization(recipe)

@@ -147,16 +147,38 @@ class SFTRecipe(RecipeBase):
     sft_layout: str = field(
         default="auto",
         metadata={
-            "help": "how rows become examples: auto (detect), prompt_completion, messages, generations (r1lab "
-            "generate/grade output), task (problem + reasoning + answer, as r1lab.data.tasks writes)"
+            "help": "how rows become chats (r1lab.data.convert layouts): auto, r1lab (generate/grade output), "
+            "openr1-math, conversations (OpenThoughts/Bespoke-Stratos), reasoning-answer (r1lab tasks, "
+            "dolphin-r1), messages, prompt-completion"
         },
     )
-    answer_format: str = field(
-        default="\\boxed{{{answer}}}",
-        metadata={
-            "help": "how the final answer is written after </think> for task rows ({answer} is replaced)"
-        },
+    messages_column: str = field(default="messages", metadata={"help": "column with chat messages"})
+    include_incorrect: bool = field(
+        default=False, metadata={"help": "also train on generations a correctness column marks wrong"}
     )
+    keep_truncated: bool = field(
+        default=False, metadata={"help": "also train on generations cut off by the token limit"}
+    )
+    require_reasoning: bool = field(
+        default=False, metadata={"help": "drop responses with no reasoning (no </think>)"}
+    )
+    box_answer: bool = field(
+        default=False,
+        metadata={"help": "reasoning-answer rows (r1lab tasks): write the final answer as \\boxed{answer}"},
+    )
+
+    def convert_options(self) -> dict[str, Any]:
+        """The keyword options of ``r1lab.data.convert.to_sft_examples`` this recipe sets."""
+        return {
+            "prompt_column": self.prompt_column,
+            "prompt_template": self.prompt_template,
+            "system_prompt": self.system_prompt,
+            "messages_column": self.messages_column,
+            "include_incorrect": self.include_incorrect,
+            "keep_truncated": self.keep_truncated,
+            "require_reasoning": self.require_reasoning,
+            "box_answer": self.box_answer,
+        }
 
     trl_config_name: typing.ClassVar[str] = "SFTConfig"
 

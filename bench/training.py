@@ -1,0 +1,283 @@
+"""Training benchmarks: r1lab's overhead over TRL, and whether GRPO learns on the tiny task.
+
+    python bench/training.py overhead [--steps 8]     # seconds per GRPO step + peak RSS: r1lab vs TRL
+    python bench/training.py learning [--grpo-steps 300]   # greedy held-out accuracy: SFT, then GRPO
+    python bench/training.py accuracy MODEL_DIR        # greedy held-out accuracy of one model
+
+``overhead`` runs the same GRPO configuration twice, each in a fresh process: once through
+``r1lab grpo`` (recipe, data, rewards from the registry, metrics file) and once written directly
+against TRL's GRPOTrainer with the same model, data, reward functions and GRPOConfig. Each run
+reports the median seconds per step after the first (warm-up) step, and the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+TASK = {"num_examples": 4000, "digits": 2, "ops": "+", "seed": 0, "test_fraction": 0.1}
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+def held_out_rows(limit: int = 300) -> list[dict]:
+    """The problems the tiny recipes hold out (same generator and split), never trained on."""
+    from r1lab.data.tasks import make_task, train_test_split
+
+    params = dict(TASK)
+    test_fraction = params.pop("test_fraction")
+    _, test = train_test_split(make_task("arithmetic", params.pop("num_examples"), **params), test_fraction)
+    return test[:limit]
+
+
+def greedy_accuracy(
+    model_dir: str | Path, rows: list[dict], batch_size: int = 64, max_new_tokens: int = 96
+) -> float:
+    """Share of held-out problems whose greedy completion grades correct (r1lab.grading)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1lab.grading import grade_many
+    from r1lab.prompts import build_messages
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    responses: list[str] = []
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start : start + batch_size]
+        texts = [
+            tokenizer.apply_chat_template(
+                build_messages(r, "plain"), tokenize=False, add_generation_prompt=True
+            )
+            for r in batch
+        ]
+        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.no_grad():
+            out = model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens)
+        responses += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    grades = grade_many(responses, [r["answer"] for r in rows])
+    return sum(g.correct for g in grades) / len(rows)
+
+
+# --------------------------------------------------------------------------- learning check
+
+
+def learning(args) -> None:
+    from r1lab.models import build_tiny_model
+    from r1lab.training import GRPORecipe, SFTRecipe, load_recipe, train_grpo, train_sft
+
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="r1lab-learning-"))
+    rows = held_out_rows(args.eval_problems)
+    sft_dir = work / "sft"
+    if not (sft_dir / "model.safetensors").exists():
+        base = build_tiny_model(work / "tiny")
+        recipe = load_recipe(
+            SFTRecipe,
+            ROOT / "recipes/tiny/sft.yaml",
+            {"model_name_or_path": str(base), "output_dir": str(sft_dir), "max_steps": args.sft_steps},
+        )
+        start = time.perf_counter()
+        train_sft(recipe)
+        print(f"sft: {args.sft_steps} steps in {time.perf_counter() - start:.0f} s")
+    before = greedy_accuracy(sft_dir, rows)
+    print(f"greedy held-out accuracy after SFT:  {before:.3f}  ({len(rows)} problems)", flush=True)
+    recipe = load_recipe(
+        GRPORecipe,
+        ROOT / "recipes/tiny/grpo.yaml",
+        {
+            "model_name_or_path": str(sft_dir),
+            "output_dir": str(work / "grpo"),
+            "max_steps": args.grpo_steps,
+            "per_device_train_batch_size": args.batch_size,
+            "resume_from_checkpoint": "auto",
+        },
+    )
+    start = time.perf_counter()
+    train_grpo(recipe)
+    elapsed = time.perf_counter() - start
+    after = greedy_accuracy(work / "grpo", rows)
+    print(f"grpo: {args.grpo_steps} steps (batch {args.batch_size}, 8 generations) in {elapsed:.0f} s")
+    print(f"greedy held-out accuracy after GRPO: {after:.3f}  (was {before:.3f})")
+    print(f"metrics: {work / 'grpo' / 'metrics.jsonl'}")
+
+
+# --------------------------------------------------------------------------- overhead
+
+
+def _overhead_overrides(model_dir: str, out: str, steps: int) -> dict:
+    return {
+        "model_name_or_path": model_dir,
+        "output_dir": out,
+        "max_steps": steps,
+        "per_device_train_batch_size": 16,
+        "num_generations": 8,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "dataset_params": {**TASK, "num_examples": 1000},
+    }
+
+
+def _run_r1lab(model_dir: str, out: str, steps: int) -> None:
+    from r1lab.training import GRPORecipe, load_recipe, train_grpo
+
+    train_grpo(
+        load_recipe(GRPORecipe, ROOT / "recipes/tiny/grpo.yaml", _overhead_overrides(model_dir, out, steps))
+    )
+
+
+def _run_trl(model_dir: str, out: str, steps: int) -> None:
+    """The same run written against TRL alone: what a user of TRL would write by hand."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    from r1lab.data.tasks import make_arithmetic, train_test_split
+    from r1lab.rewards import get_reward_funcs
+
+    overrides = _overhead_overrides(model_dir, out, steps)
+    task = dict(overrides.pop("dataset_params"))
+    rows, _ = train_test_split(make_arithmetic(task.pop("num_examples"), digits=2, ops="+", seed=0), 0.1)
+    dataset = Dataset.from_list([{**r, "prompt": [{"role": "user", "content": r["problem"]}]} for r in rows])
+    import yaml
+
+    recipe = yaml.safe_load((ROOT / "recipes/tiny/grpo.yaml").read_text())
+    rewards = recipe["rewards"]
+    trl_keys = {
+        k: v
+        for k, v in recipe.items()
+        if k
+        not in {"model_name_or_path", "output_dir", "dataset", "dataset_params", "prompt_template", "rewards"}
+    }
+    trl_keys.update({k: v for k, v in overrides.items() if k not in {"model_name_or_path"}})
+    config = GRPOConfig(
+        **trl_keys,
+        reward_weights=list(rewards.values()),
+        bf16=False,
+        dataloader_pin_memory=False,
+        gradient_checkpointing=False,
+    )
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
+    trainer = GRPOTrainer(
+        model=model_dir,
+        reward_funcs=get_reward_funcs(list(rewards)),
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    trainer.save_model(out)
+
+
+def _child(args) -> None:
+    """One timed run in this process; prints a JSON line with step times and peak RSS."""
+    from transformers import TrainerCallback
+
+    times: list[float] = []
+
+    class StepTimer(TrainerCallback):
+        def on_step_begin(self, *a, **k):
+            self.t = time.perf_counter()
+
+        def on_step_end(self, *a, **k):
+            times.append(time.perf_counter() - self.t)
+
+    import transformers
+
+    original_init = transformers.Trainer.__init__
+
+    def init_with_timer(self, *a, **k):
+        original_init(self, *a, **k)
+        self.add_callback(StepTimer())
+
+    transformers.Trainer.__init__ = init_with_timer
+    (_run_r1lab if args.which == "r1lab" else _run_trl)(args.model_dir, args.out, args.steps)
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps({"which": args.which, "step_times": times, "peak_rss_mib": rss_mib}))
+
+
+def overhead(args) -> None:
+    from r1lab.models import build_tiny_model
+
+    work = Path(tempfile.mkdtemp(prefix="r1lab-bench-"))
+    model_dir = str(build_tiny_model(work / "tiny"))
+    results: dict[str, list[dict]] = {"r1lab": [], "trl": []}
+    for repeat in range(args.repeats):
+        for which in ("trl", "r1lab") if repeat % 2 == 0 else ("r1lab", "trl"):  # alternate the order
+            cmd = [
+                sys.executable,
+                __file__,
+                "_child",
+                which,
+                model_dir,
+                str(work / f"{which}-{repeat}"),
+                str(args.steps),
+            ]
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, env={**os.environ, "R1LAB_LOG_LEVEL": "WARNING"}
+            )
+            line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+            if line is None:
+                sys.stderr.write(proc.stderr[-3000:])
+                raise SystemExit(f"{which} run failed")
+            results[which].append(json.loads(line[len("RESULT ") :]))
+    summary = {}
+    for which, runs in results.items():
+        steps = [t for run in runs for t in run["step_times"][1:]]  # drop each run's warm-up step
+        summary[which] = (statistics.median(steps), max(run["peak_rss_mib"] for run in runs), len(steps))
+    print(f"GRPO, tiny model, batch 16 x 8 generations, {args.steps} steps x {args.repeats} runs each")
+    print(f"{'':8} {'s/step (median)':>16} {'peak RSS MiB':>13} {'steps':>6}")
+    for which, (sec, rss, n) in summary.items():
+        print(f"{which:8} {sec:16.3f} {rss:13.0f} {n:6d}")
+    ratio = summary["r1lab"][0] / summary["trl"][0]
+    print(f"r1lab / TRL time per step: {ratio:.3f}  (overhead {100 * (ratio - 1):+.1f}%, target <= +5%)")
+    print(f"r1lab / TRL peak RSS:      {summary['r1lab'][1] / summary['trl'][1]:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="mode", required=True)
+    p = sub.add_parser("overhead")
+    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--repeats", type=int, default=2)
+    p = sub.add_parser("learning")
+    p.add_argument("--sft-steps", type=int, default=150)
+    p.add_argument("--grpo-steps", type=int, default=300)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--eval-problems", type=int, default=300)
+    p.add_argument("--work-dir", help="reuse an SFT checkpoint / resume GRPO from here")
+    p = sub.add_parser("accuracy")
+    p.add_argument("model_dir")
+    p.add_argument("--eval-problems", type=int, default=300)
+    p = sub.add_parser("_child")
+    p.add_argument("which", choices=["r1lab", "trl"])
+    p.add_argument("model_dir")
+    p.add_argument("out")
+    p.add_argument("steps", type=int)
+    args = parser.parse_args()
+    if args.mode == "overhead":
+        overhead(args)
+    elif args.mode == "learning":
+        learning(args)
+    elif args.mode == "accuracy":
+        print(f"{greedy_accuracy(args.model_dir, held_out_rows(args.eval_problems)):.3f}")
+    else:
+        _child(args)
+
+
+if __name__ == "__main__":
+    main()
