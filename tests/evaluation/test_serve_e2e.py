@@ -21,8 +21,11 @@ def _check_run(tmp_path, results, endpoint_prefix):
         assert r["num_problems"] == 3 and r["num_samples"] == 2 and r["num_missing"] == 0
         assert r["endpoint"].startswith(endpoint_prefix)
         assert 0.0 <= r["metrics"]["pass@1"] <= 1.0
-        assert r["length_source"].startswith("usage+tokenizer:")  # the served model's tokenizer weighed them
-        assert 1 <= r["metrics"]["length_max"] <= 12  # never more than max_tokens
+        assert r["response_length"]["source"].startswith(
+            "usage+tokenizer:"
+        )  # the model's tokenizer weighed them
+        assert 1 <= r["response_length"]["max"] <= 12  # never more than max_tokens
+        assert all(0.0 <= v <= 1.0 for v in r["metrics"].values())
         details = [json.loads(line) for line in (out / "details.jsonl").read_text().splitlines()]
         assert len(details) == 3
         for d in details:

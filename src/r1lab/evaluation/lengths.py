@@ -11,7 +11,7 @@ of preference, from:
 4. the row total split across samples in proportion to their text length (exact in sum,
    estimated per sample).
 
-Which one was used is recorded in results.json as ``length_source``.
+Which one was used is recorded in results.json as ``response_length.source``.
 """
 
 from __future__ import annotations

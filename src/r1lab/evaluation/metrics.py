@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
@@ -187,14 +187,13 @@ def summarize(
     correct: Sequence[Sequence[bool]],
     cluster_ids: Sequence[Sequence[int | None]] | None = None,
     finish_reasons: Sequence[Sequence[str | None]] | None = None,
-    lengths: Sequence[float] | None = None,
-) -> dict[str, Any]:
-    """The ``metrics`` object of results.json from per-problem sample lists.
+) -> dict[str, float]:
+    """The ``metrics`` object of results.json from per-problem sample lists: every value a fraction.
 
     Keys: ``pass@1``, ``pass@1_stderr``, ``pass@k`` for each k in ``k_values(n)`` (n = the
-    fewest samples any problem has), ``cons@n`` when clusters are given, ``truncation_rate``, and
-    ``length_{mean,median,p90,max}`` (tokens) when lengths are given. Keys whose value is
-    undefined (e.g. a standard error over one problem) are left out rather than written as null.
+    fewest samples any problem has), ``cons@n`` when clusters are given, and ``truncation_rate``.
+    Keys whose value is undefined (e.g. a standard error over one problem) are left out rather
+    than written as null. Response lengths (tokens, not fractions) are ``length_stats``' job.
     """
     per_problem = [problem_pass_at_1(flags) for flags in correct]
     metrics: dict[str, Any] = {"pass@1": mean(per_problem), "pass@1_stderr": standard_error(per_problem)}
@@ -206,12 +205,4 @@ def summarize(
         metrics[f"cons@{n}"] = cons_at_n([ids[:n] for ids in cluster_ids], [flags[:n] for flags in correct])
     if finish_reasons is not None:
         metrics["truncation_rate"] = truncation_rate(finish_reasons)
-    if lengths is not None:
-        for name, value in length_stats(lengths).items():
-            metrics[f"length_{name}"] = value
     return {key: value for key, value in metrics.items() if value is not None}
-
-
-def fractions_only(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The metrics that are fractions in [0, 1] (everything but the lengths)."""
-    return {k: v for k, v in metrics.items() if not k.startswith("length_")}

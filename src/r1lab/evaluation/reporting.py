@@ -21,13 +21,12 @@ def metric_rows(results: Mapping[str, Any]) -> list[list[str]]:
     metrics = results["metrics"]
     rows = []
     for key, value in metrics.items():
-        if key.endswith("_stderr") or key.startswith("length_"):
-            continue
-        rows.append([key, percent(value, metrics.get(f"{key}_stderr"))])
-    unit = results.get("length_unit", "tokens")
+        if not key.endswith("_stderr"):
+            rows.append([key, percent(value, metrics.get(f"{key}_stderr"))])
+    lengths = results.get("response_length") or {}
     for stat in ("mean", "median", "p90", "max"):
-        if f"length_{stat}" in metrics:
-            rows.append([f"length {stat} ({unit})", fmt_number(metrics[f"length_{stat}"])])
+        if lengths.get(stat) is not None:
+            rows.append([f"length {stat} ({lengths.get('unit', 'tokens')})", fmt_number(lengths[stat])])
     return rows
 
 
@@ -54,7 +53,7 @@ def settings_rows(results: Mapping[str, Any]) -> list[list[str]]:
         ["max tokens", fmt_number(sampling["max_tokens"])],
         ["system prompt", sampling.get("system_prompt") or "(none)"],
         ["prompt template", sampling["prompt_template"]],
-        ["length source", str(results.get("length_source"))],
+        ["length source", str((results.get("response_length") or {}).get("source"))],
         ["wall time (s)", fmt_number(results.get("wall_time_s"))],
     ]
     return rows
@@ -79,7 +78,7 @@ def write_benchmark_report(
         correct=correct if len(correct) == len(lengths) else None,
         truncated=truncated,
         max_tokens=results["sampling"]["max_tokens"],
-        unit=results.get("length_unit", "tokens"),
+        unit=(results.get("response_length") or {}).get("unit", "tokens"),
     )
 
     settings = settings_rows(results)

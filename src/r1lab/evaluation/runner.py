@@ -368,7 +368,6 @@ def build_results(
         correct,
         cluster_ids=[d["clusters"] for d in details],
         finish_reasons=[d["finish_reasons"] for d in details],
-        lengths=lengths,
     )
     breakdowns = {}
     for column in BREAKDOWN_COLUMNS:
@@ -396,8 +395,7 @@ def build_results(
         },
         "metrics": metrics,
         "breakdown": breakdowns,
-        "length_unit": "tokens",
-        "length_source": length_source,
+        "response_length": {**M.length_stats(lengths), "unit": "tokens", "source": length_source},
         "grade_status": dict(statuses),
         **dict(timings),
         "generation": dict(generation_stats) if generation_stats else None,
