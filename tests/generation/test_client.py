@@ -133,7 +133,7 @@ def test_unreachable_server_and_refused_model_are_reported_before_work(tmp_path)
         with pytest.raises(ConfigError, match="refused a test request.*HTTP 404"):
             run(server, tmp_path)
         assert len(server.probes) == 1 and server.requests == []
-    assert read(tmp_path / "out.jsonl") == []
+    assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out.stats.json").exists()
 
 
 def test_model_is_discovered_when_not_given(tmp_path):

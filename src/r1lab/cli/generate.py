@@ -49,7 +49,13 @@ def register(subparsers) -> None:
         metavar="JSON",
         help="JSON object merged into every request body, e.g. '{\"seed\": 0}'",
     )
-    add_dataclass_arguments(parser, GenerateConfig, exclude=("base_urls", "extra_body", "output"))
+    parser.add_argument(
+        "--api",
+        choices=["chat", "completions"],
+        default=argparse.SUPPRESS,
+        help="'chat' (/chat/completions with messages; default) or 'completions' (/completions with text)",
+    )
+    add_dataclass_arguments(parser, GenerateConfig, exclude=("base_urls", "extra_body", "output", "api"))
     parser.add_argument(
         "--output",
         "-o",

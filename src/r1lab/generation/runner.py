@@ -63,12 +63,14 @@ def generate(config: GenerateConfig, rows: Any = None) -> GenerationStats:
 async def agenerate(config: GenerateConfig, rows: Any = None) -> GenerationStats:
     """The async form of ``generate``."""
     config = copy.copy(config)  # the run fills in base_urls/model; the caller's config stays as given
-    source_rows, source = open_source(config, rows)
     if not config.base_urls and not config.serve_model:
         raise ConfigError("no server: give --base-url URL (repeatable) or --serve-model DIR")
+    source_rows, source = open_source(config, rows)
+    output_existed = config.output_path.exists()
     store = OutputStore(config.output_path, config.failed_path)
     meter = RunMeter()
     stats = GenerationStats(output=str(config.output_path), max_concurrent=config.max_concurrent)
+    plan = None
     try:
         plan = plan_input(config, source_rows, source, store.done)
         stats.rows_total, stats.rows_skipped = plan.rows_total, plan.rows_skipped
@@ -91,8 +93,11 @@ async def agenerate(config: GenerateConfig, rows: Any = None) -> GenerationStats
                 await _run_window(config, plan, store, meter, stats)
     finally:
         store.close()
-        _finish_stats(stats, meter, config)
-        write_json(config.stats_path, stats.to_dict())
+        if meter.started or (plan is not None and not plan.selected):
+            _finish_stats(stats, meter, config)
+            write_json(config.stats_path, stats.to_dict())
+        elif not output_existed and config.output_path.stat().st_size == 0:
+            config.output_path.unlink()  # a check failed before any work: leave no empty output behind
     logger.info("%s", stats.summary())
     if stats.rows_failed:
         logger.warning(
@@ -125,6 +130,7 @@ async def _run_window(
     try:
         await preflight(session, config, plan)
         meter.reset()  # the clock starts with the first real request
+        meter.started = True
         engine = Engine(config, plan.iter_rows(), store, meter, lambda row: build_request(config, row))
         progress = ProgressBar(meter, len(plan.selected), config.progress)
         progress.start()

@@ -67,6 +67,7 @@ class RunMeter:
     def reset(self) -> None:
         """Start the clock afresh (after the pre-flight checks, so they do not count as run time)."""
         self.start = time.monotonic()
+        self.started = False  # set once the pre-flight checks pass and real requests begin
         self.in_flight = 0
         self._area = 0.0
         self._last = self.start
