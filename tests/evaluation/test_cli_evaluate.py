@@ -37,7 +37,8 @@ def test_evaluate_cli_with_compare_and_two_benchmarks(tmp_path, replay_server, c
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "math500" in out and "gsm8k" in out and "100.0" in out
+    assert "| benchmark | problems | samples | pass@1 | pass@n | cons@n | truncated | mean tokens |" in out
+    assert "| gsm8k | 5 | 2 | 100.0 ± 0.0 | 100.0 | 100.0 | 0.0 |" in out
     assert "DeepSeek reported" in out and "83.9" in out  # the 1.5B model's published MATH-500 pass@1
     results = json.loads((tmp_path / "gsm8k" / "results.json").read_text())
     assert results["num_problems"] == 5 and results["num_samples"] == 2
@@ -126,3 +127,10 @@ def test_evaluate_any_local_dataset_with_mapped_columns(tmp_path, replay_server,
     assert "num_samples: 4 -> 8; temperature: 0.6 -> 0.2" in caplog.text
     assert json.loads((tmp_path / "out" / "my_set" / "results.json").read_text())["metrics"]["pass@1"] == 0.5
     assert main(args) == 0  # the same settings resume
+
+
+def test_evaluate_yaml_config_rejects_a_misspelt_key(tmp_path, caplog):
+    recipe = tmp_path / "eval.yaml"
+    recipe.write_text("benchmarks: [aime24]\nbase_urls: [http://127.0.0.1:9/v1]\nnum_sample: 8\n")
+    assert main(["evaluate", "--config", str(recipe)]) == 2
+    assert "unknown key 'num_sample' (did you mean 'num_samples'?)" in caplog.text

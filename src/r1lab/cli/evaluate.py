@@ -73,17 +73,32 @@ def run(args) -> int:
             raise ConfigError(f"--extra-body: not valid JSON: {exc}") from None
     config = from_dict(EvalConfig, options, where=args.config_file or "command line")
     results = evaluate(config)
-    summary = ["benchmark  problems  samples  " + "  ".join(["pass@1", "stderr"])]
-    for r in results:
-        m = r["metrics"]
-        stderr = m.get("pass@1_stderr")
-        summary.append(
-            f"{r['benchmark']:<10} {r['num_problems']:>8}  {r['num_samples']:>7}  {100 * m['pass@1']:6.1f}  "
-            + (f"{100 * stderr:6.1f}" if stderr is not None else "     -")
-        )
-    sys.stdout.write("\n".join(summary) + "\n")
+    sys.stdout.write(summary_table(results) + "\n")
     if config.compare:
         from r1lab.evaluation.published import compare_table
 
         sys.stdout.write("\n" + compare_table(results))
     return 0
+
+
+def summary_table(results: list[dict]) -> str:
+    """One Markdown row per benchmark: pass@1 ± se, pass@n, cons@n, truncation, mean length."""
+    from r1lab.report.render import fmt_number, markdown_table, percent
+
+    headers = ["benchmark", "problems", "samples", "pass@1", "pass@n", "cons@n", "truncated", "mean tokens"]
+    rows = []
+    for r in results:
+        m, n = r["metrics"], r["num_samples"]
+        rows.append(
+            [
+                r["benchmark"],
+                r["num_problems"],
+                n,
+                percent(m.get("pass@1"), m.get("pass@1_stderr")),
+                percent(m.get(f"pass@{n}")) if n > 1 else "-",
+                percent(m.get(f"cons@{n}")),
+                percent(m.get("truncation_rate")),
+                fmt_number((r.get("response_length") or {}).get("mean"), 0),
+            ]
+        )
+    return markdown_table(headers, rows, numeric_columns=set(range(1, len(headers))))
