@@ -61,6 +61,7 @@ def test_sigkill_then_rerun_writes_every_row_exactly_once(tmp_path, input_file):
         assert 20 <= written < N_ROWS
         with out.open("ab") as f:  # and as if the kill had landed mid-write
             f.write(b'{"id": "torn", "generations": ["hal')
+        time.sleep(0.5)  # let the server read whatever the killed client had already sent
         sent_before = len(server.requests)
         done = subprocess.run(command(input_file, out, server.base_url), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
