@@ -111,7 +111,8 @@ def test_unknown_layout_names_the_file_and_its_columns(task_overrides, tmp_path)
         train_sft(recipe)
 
 
-def test_resume_continues_from_the_last_checkpoint(task_overrides):
+def test_resume_through_the_module_entry_point_continues_from_the_last_checkpoint(task_overrides):
+    """`python -m r1lab.training.sft` (what accelerate launch runs) resumes a run that stopped at a checkpoint."""
     overrides = task_overrides(
         box_answer=True,
         per_device_train_batch_size=4,
@@ -125,10 +126,12 @@ def test_resume_continues_from_the_last_checkpoint(task_overrides):
     # pretend the run died after checkpoint 2 had logged steps 3 and 4 (the last line torn), then resume
     with (out / "metrics.jsonl").open("a") as f:
         f.write(json.dumps({"step": 3, "loss": 9.9}) + "\n" + '{"step": 4, "lo')
-    resumed = train_sft(
-        load_recipe(SFTRecipe, overrides={**overrides, "max_steps": 4, "resume_from_checkpoint": "auto"})
-    )
-    assert resumed.checkpoint.endswith("checkpoint-2")
+    args = [sys.executable, "-m", "r1lab.training.sft"]
+    for key, value in {**overrides, "max_steps": 4, "resume_from_checkpoint": "auto"}.items():
+        args += [f"--{key}", json.dumps(value) if isinstance(value, dict) else str(value)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "checkpoint-2" in proc.stderr  # "resuming from .../checkpoint-2"
     rows = _metrics(out)
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     assert rows[2]["loss"] != 9.9
@@ -136,6 +139,7 @@ def test_resume_continues_from_the_last_checkpoint(task_overrides):
     assert final["global_step"] == 4
     # the resumed run's first step continues the schedule instead of restarting it
     assert rows[2]["learning_rate"] < rows[0]["learning_rate"]
+    assert (out / "model.safetensors").exists()
 
 
 def test_lora_sft_saves_adapters_and_a_merged_model(task_overrides):
@@ -162,16 +166,6 @@ def test_lora_sft_saves_adapters_and_a_merged_model(task_overrides):
     merged = AutoModelForCausalLM.from_pretrained(out)  # a plain model: no peft needed to load or serve it
     assert not any("lora" in name for name, _ in merged.named_parameters())
     assert len(_metrics(out)) == 2
-
-
-def test_module_entry_point_for_accelerate_launch(task_overrides, tmp_path):
-    overrides = task_overrides(box_answer=True, max_steps=1, per_device_train_batch_size=2, max_samples=4)
-    args = [sys.executable, "-m", "r1lab.training.sft"]
-    for key, value in overrides.items():
-        args += [f"--{key}", json.dumps(value) if isinstance(value, dict) else str(value)]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (tmp_path / "out" / "model.safetensors").exists()
 
 
 def test_module_entry_point_reports_errors_without_traceback(task_overrides, caplog):
