@@ -1,0 +1,109 @@
+"""DemoConfig presets and validation, stage fingerprints, and the live display (no training here)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from r1lab.cli import main
+from r1lab.demo.config import QUICK_PRESET, DemoConfig, make_config, stage_fingerprint
+from r1lab.demo.progress import Display, captured_output, format_seconds, rows_probe, training_probe
+from r1lab.errors import ConfigError
+
+
+def test_quick_preset_applies_but_explicit_options_win():
+    config = make_config({"quick": True, "grpo_steps": 3})
+    assert config.grpo_steps == 3  # given explicitly
+    assert config.sft_steps == QUICK_PRESET["sft_steps"]  # from the preset
+    assert config.sft_steps != DemoConfig().sft_steps
+    full = make_config({})
+    assert full.sft_steps == DemoConfig().sft_steps
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"grpo_stepz": 3}, "did you mean 'grpo_steps'"),
+        ({"num_generations": 1}, "at least 2"),
+        ({"grpo_batch_size": 30, "num_generations": 8}, "multiple of num_generations"),
+        ({"rerun_from": "training"}, "not a stage"),
+        ({"num_test": 0}, "num_test"),
+        ({"temperature": 0}, "temperature"),
+        ({"sft_steps": "many"}, "sft_steps"),
+    ],
+)
+def test_bad_options_fail_with_a_clear_message(options, message):
+    with pytest.raises(ConfigError, match=message):
+        make_config(options)
+
+
+def test_fingerprints_follow_the_dependency_order():
+    a, b = make_config({}), make_config({"grpo_steps": 7})
+    for stage in ("data", "cold_start"):
+        assert stage_fingerprint(a, stage) == stage_fingerprint(b, stage)
+    for stage in ("grpo", "distill", "evaluate"):
+        assert stage_fingerprint(a, stage) != stage_fingerprint(b, stage)
+    json.dumps(stage_fingerprint(a, "evaluate"))  # stored in the marker file: must be JSON
+
+
+def test_cli_rejects_bad_option_without_traceback(caplog, tmp_path):
+    code = main(["demo", "--output-dir", str(tmp_path), "--num-generations", "1"])
+    assert code == 2
+    assert "num_generations" in caplog.text and "Traceback" not in caplog.text
+    assert not (tmp_path / "data").exists()  # nothing ran
+
+
+def test_cli_reads_mapping_options():
+    from r1lab.cli.demo import _mapping
+
+    assert _mapping("accuracy=1,format=0.2", "rewards") == {"accuracy": 1, "format": 0.2}
+    assert _mapping("{beta: 0.04}", "grpo_overrides") == {"beta": 0.04}
+    with pytest.raises(ConfigError, match="grpo-overrides"):
+        _mapping("[1, 2]", "grpo_overrides")
+
+
+def test_format_seconds():
+    assert format_seconds(4.25) == "4.2s" or format_seconds(4.25) == "4.3s"
+    assert format_seconds(125) == "2m05s"
+    assert format_seconds(3725) == "1h02m"
+
+
+def test_probes_read_the_files_stages_write(tmp_path):
+    metrics = tmp_path / "metrics.jsonl"
+    probe = training_probe(metrics, 50, ("reward",))
+    assert probe() is None  # nothing logged yet
+    metrics.write_text(json.dumps({"step": 3, "reward": 0.25}) + "\n" + '{"step": 4, "rew')  # torn tail
+    assert probe() == (3, 50, "reward 0.25")
+    rows = tmp_path / "gen.jsonl"
+    rows.write_text('{"id": 1}\n{"id": 2}\n')
+    assert rows_probe(rows, 10)() == (2, 10, "problems")
+
+
+def test_display_without_terminal_writes_plain_lines():
+    stream = io.StringIO()
+    display = Display(6, live=False, stream=stream, interval=0.0)
+    display.start(2, "cold-start SFT")
+    display.set_probe(lambda: (5, 10, "loss 0.5"))
+    import time
+
+    time.sleep(1.3)  # the plain mode reports on its timer
+    display.finish(2, "cold-start SFT", "SFT 10 steps", 12.0)
+    display.close()
+    text = stream.getvalue()
+    assert "▶ 2/6 cold-start SFT" in text
+    assert "5/10 · loss 0.5" in text
+    assert "✓ 2/6 cold-start SFT" in text and "[12.0s]" in text
+    assert "\r" not in text  # no redrawing when the stream is not a terminal
+
+
+def test_captured_output_sends_prints_and_fd_writes_to_the_log(tmp_path):
+    import os
+
+    log = tmp_path / "logs" / "stage.log"
+    with captured_output(log):
+        print("from python")
+        os.write(1, b"from the file descriptor\n")
+    text = log.read_text()
+    assert "from python" in text and "from the file descriptor" in text
