@@ -325,7 +325,15 @@ def save_final_model(trainer, recipe: RecipeBase, out: Path) -> None:
     """
     model = trainer.model
     is_peft = hasattr(model, "peft_config")
-    if is_peft and recipe.merge_lora:
+    merge = is_peft and recipe.merge_lora
+    if merge and _zero3(trainer):
+        # ZeRO-3 shards the base weights across processes: merging on one of them would save shards.
+        logger.warning(
+            "LoRA under ZeRO-3: saving the adapters only; merge them into the base model after training "
+            "(peft: PeftModel.from_pretrained(base, dir).merge_and_unload())"
+        )
+        merge = False
+    if merge:
         trainer.save_model(str(out / "adapter"))
         if trainer.is_world_process_zero():
             unwrapped = trainer.accelerator.unwrap_model(model)
@@ -342,6 +350,11 @@ def save_final_model(trainer, recipe: RecipeBase, out: Path) -> None:
 
     (out / "r1lab_recipe.yaml").write_text(yaml.safe_dump(_plain(recipe_to_dict(recipe)), sort_keys=False))
     logger.info("saved the trained model to %s", out)
+
+
+def _zero3(trainer) -> bool:
+    plugin = getattr(trainer.accelerator.state, "deepspeed_plugin", None)
+    return plugin is not None and getattr(plugin, "zero_stage", 0) == 3
 
 
 def _finish_model_files(out: Path) -> None:

@@ -46,15 +46,13 @@ def sft_examples(dataset, recipe: SFTRecipe):
     """The rows as conversational prompt/completion examples; DataError names the row at fault."""
     import datasets
 
-    from r1lab.data.convert import resolve_layout, to_sft_examples
+    from r1lab.data.convert import SFTFormat, resolve_layout, to_sft_examples
 
     if recipe.answer_column != "answer" and recipe.answer_column in dataset.column_names:
         if "answer" in dataset.column_names:
             dataset = dataset.remove_columns("answer")
         dataset = dataset.rename_column(recipe.answer_column, "answer")
     options = recipe.convert_options()
-    from r1lab.data.convert import SFTFormat
-
     try:
         layout = resolve_layout(recipe.sft_layout, list(dataset.column_names), SFTFormat(**options)).name
     except DataError as exc:
