@@ -76,3 +76,9 @@ def test_parquet_source(tmp_path):
     path = tmp_path / "p.parquet"
     Dataset.from_list([{"problem": "1+1", "answer": "2"}]).to_parquet(str(path))
     assert load_problems(path)["answer"] == ["2"]
+
+
+def test_ids_are_text_even_when_the_source_stores_integers():
+    dataset = load_benchmark("gsm8k")
+    assert dataset.features["id"].dtype == "string"
+    assert dataset[0]["id"] == "0"

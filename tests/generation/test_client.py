@@ -35,7 +35,11 @@ def test_rows_get_their_own_generations_grouped(tmp_path):
     for row in out:
         assert row["generations"] == [f"echo[0]: {row['problem']}"] * 3
         assert row["finish_reasons"] == ["stop"] * 3
-        assert row["usage"] == {"prompt_tokens": 3 * len(row["problem"]), "completion_tokens": 21}
+        assert row["usage"] == {
+            "prompt_tokens": 3 * len(row["problem"]),
+            "completion_tokens": 21,
+            "completion_tokens_per_generation": [7, 7, 7],
+        }
         assert row["answer"] == str(2 * int(row["problem"].split()[2]))
         assert "reasoning" not in row
     saved = json.loads((tmp_path / "out.stats.json").read_text())
@@ -48,6 +52,8 @@ def test_one_request_with_n_and_server_that_ignores_n(tmp_path):
         stats, out = run(server, tmp_path, num_generations=4, use_n=True)
     assert stats.requests == 30 and all(body["n"] == 4 for body in server.requests)
     assert all(row["generations"] == [f"echo[{i}]: {row['problem']}" for i in range(4)] for row in out)
+    # One response with n choices reports only their sum: per-generation counts are unknown.
+    assert all(row["usage"]["completion_tokens_per_generation"] == [None] * 4 for row in out)
     with FakeServer(honour_n=False) as server:  # like transformers serve: one choice whatever n says
         stats, out = run(server, tmp_path / "b", num_generations=3, use_n=True)
     assert stats.rows_done == 30 and stats.requests == 90

@@ -118,7 +118,13 @@ def normalize_problems(
             out["answer"] = answer if isinstance(answer, str) else _number_text(answer)
         return out
 
-    return dataset.map(convert, with_indices=True, desc=None, load_from_cache_file=False)
+    dataset = dataset.map(convert, with_indices=True, desc=None, load_from_cache_file=False)
+    # map() keeps an existing column's type (GSM8K's integer ids): make ids text, as promised.
+    if dataset.features["id"].dtype != "string":
+        from datasets import Value
+
+        dataset = dataset.cast_column("id", Value("string"))
+    return dataset
 
 
 def _number_text(value) -> str:

@@ -60,6 +60,9 @@ class RowState:
     reasoning: list[str | None] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: Exact per-generation counts when each response held one choice; None where a response
+    #: with several choices reported only their sum.
+    completion_tokens_per_generation: list[int | None] = field(default_factory=list)
     attempts: int = 0
     finished: bool = False
 
@@ -68,7 +71,11 @@ class RowState:
         out["id"] = self.row_id
         out["generations"] = self.generations
         out["finish_reasons"] = self.finish_reasons
-        out["usage"] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+        out["usage"] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "completion_tokens_per_generation": self.completion_tokens_per_generation,
+        }
         if any(r is not None for r in self.reasoning):  # only when the server split the reasoning out
             out["reasoning"] = [r or "" for r in self.reasoning]
         return out
@@ -257,6 +264,7 @@ class Engine:
             state.generations.append(text)
             state.finish_reasons.append(finish)
             state.reasoning.append(reasoning)
+            state.completion_tokens_per_generation.append(completion_tokens if len(choices) == 1 else None)
         state.prompt_tokens += prompt_tokens
         state.completion_tokens += completion_tokens
         short = job.n - len(choices)
