@@ -75,6 +75,22 @@ def test_stuck_workers_are_killed_and_replaced(pool):
     assert pool.submit("check", ("\\frac{1}{2}", "0.5"), 30.0).result() == "correct"
 
 
+def test_tasks_queued_behind_a_stuck_one_are_not_blamed(pool):
+    for worker in pool._workers:
+        while not worker.ready:
+            time.sleep(0.05)
+    os.kill(pool._workers[0].process.pid, signal.SIGSTOP)
+    futures = pool.submit_many("check", [(str(i), str(i)) for i in range(8)], 0.5)
+    outcomes = []
+    for future in futures:
+        try:
+            outcomes.append(future.result())
+        except TaskTimeout:
+            outcomes.append("timeout")
+    assert outcomes.count("timeout") == 1  # only the task that was running on the stopped worker
+    assert outcomes.count("correct") == 7
+
+
 def test_close_fails_pending_tasks_and_stops_workers():
     pool = GradingPool(workers=1)
     processes = [w.process for w in pool._workers]

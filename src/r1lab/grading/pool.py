@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 #: Extra time past an item's timeout before its worker is killed: the worker's own timer
 #: usually ends the item first, keeping the worker alive.
 KILL_GRACE_S = 0.5
+#: Tasks queued on each worker ahead of time, so a worker never idles waiting for the dispatcher
+#: (on loaded cores that round trip costs more than a typical item). Each item's deadline still
+#: starts only when the one before it on that worker finished.
+PIPELINE_DEPTH = 4
 DEFAULT_MEMORY_MB = 4096
 
 
@@ -62,6 +66,7 @@ class _Task:
     future: Future
     started: float = 0.0
     deadline: float = 0.0
+    claimed: bool = False
 
 
 @dataclass(eq=False)
@@ -69,8 +74,8 @@ class _Worker:
     process: subprocess.Popen
     conn: Connection
     ready: bool = False
-    task: _Task | None = None
-    started_at: float = field(default_factory=time.monotonic)
+    #: Tasks sent and not yet answered, oldest first; only the first is running.
+    inflight: collections.deque[_Task] = field(default_factory=collections.deque)
 
 
 class GradingPool:
@@ -97,14 +102,17 @@ class GradingPool:
 
     # ----------------------------------------------------------------- public API
     def submit(self, op: str, args: tuple, timeout: float) -> Future:
-        future: Future = Future()
-        task = _Task(next(self._ids), op, args, float(timeout), future)
+        return self.submit_many(op, [args], timeout)[0]
+
+    def submit_many(self, op: str, arg_list: list[tuple], timeout: float) -> list[Future]:
+        """Queue one task per argument tuple (one wake-up for all of them)."""
+        tasks = [_Task(next(self._ids), op, args, float(timeout), Future()) for args in arg_list]
         with self._lock:
             if self._closed:
                 raise RuntimeError("grading pool is closed")
-            self._pending.append(task)
+            self._pending.extend(tasks)
         self._wake()
-        return future
+        return [task.future for task in tasks]
 
     def close(self) -> None:
         with self._lock:
@@ -153,28 +161,40 @@ class GradingPool:
         except Exception:  # never leave callers waiting forever on a dead dispatcher
             logger.exception("grading pool dispatcher failed")
         finally:
+            with self._lock:
+                self._closed = True  # get_pool() then starts a fresh pool
             self._shutdown()
 
     def _assign(self) -> None:
-        for worker in self._workers:
-            if not worker.ready or worker.task is not None:
-                continue
+        """Hand out queued tasks round-robin, up to PIPELINE_DEPTH per ready worker."""
+        for _ in range(PIPELINE_DEPTH):
+            for worker in list(self._workers):
+                if not worker.ready or len(worker.inflight) >= PIPELINE_DEPTH:
+                    continue
+                task = self._next_task()
+                if task is None:
+                    return
+                worker.inflight.append(task)
+                if len(worker.inflight) == 1:
+                    _start_clock(task)
+                try:
+                    worker.conn.send((task.task_id, task.op, task.args, task.timeout))
+                except (BrokenPipeError, OSError):
+                    self._fail(worker, "grading worker died")
+
+    def _next_task(self) -> _Task | None:
+        while True:
             with self._lock:
                 if not self._pending:
-                    return
+                    return None
                 task = self._pending.popleft()
-            if not task.future.set_running_or_notify_cancel():
-                continue
-            task.started = time.monotonic()
-            task.deadline = task.started + task.timeout + KILL_GRACE_S
-            worker.task = task
-            try:
-                worker.conn.send((task.task_id, task.op, task.args, task.timeout))
-            except (BrokenPipeError, OSError):
-                self._fail(worker, "worker died")
+            # A requeued task is already running; a new one may have been cancelled by its caller.
+            if task.claimed or task.future.set_running_or_notify_cancel():
+                task.claimed = True
+                return task
 
     def _wait_and_collect(self) -> None:
-        deadlines = [w.task.deadline for w in self._workers if w.task is not None]
+        deadlines = [w.inflight[0].deadline for w in self._workers if w.inflight]
         timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
         by_conn = {w.conn: w for w in self._workers}
         for conn in wait([self._wake_recv, *by_conn], timeout=timeout):
@@ -184,46 +204,66 @@ class GradingPool:
             worker = by_conn[conn]
             if worker not in self._workers:  # replaced earlier in this round
                 continue
-            try:
-                message = conn.recv()
-            except (EOFError, OSError):  # crashed, or exited on purpose after a timeout
-                self._fail(worker, f"grading worker exited (code {worker.process.poll()})")
-                continue
-            self._handle(worker, message)
+            while True:  # every message already waiting, not just one per wake-up
+                try:
+                    message = conn.recv()
+                except (EOFError, OSError):
+                    self._fail(worker, f"grading worker exited (code {worker.process.poll()})")
+                    break
+                if not self._handle(worker, message) or not conn.poll():
+                    break
 
-    def _handle(self, worker: _Worker, message: tuple) -> None:
+    def _handle(self, worker: _Worker, message: tuple) -> bool:
+        """Act on one message; False when the worker is gone (replaced)."""
         kind = message[0]
         if kind == "ready":
             worker.ready = True
-            return
-        task = worker.task
-        worker.task = None
-        if task is None or task.task_id != message[1]:
-            return
-        self.latencies.append(time.monotonic() - task.started)
+            return True
+        if kind == "retire":  # it timed out and found itself unhealthy: nothing queued has started
+            self._requeue(worker.inflight)
+            worker.inflight.clear()
+            self._replace(worker)
+            return False
+        if not worker.inflight or worker.inflight[0].task_id != message[1]:
+            return True
+        task = worker.inflight.popleft()
+        now = time.monotonic()
+        self.latencies.append(now - task.started)
         if kind == "done":
             task.future.set_result(message[2])
         elif kind == "timeout":
             task.future.set_exception(TaskTimeout(f"{task.op} ran past {task.timeout:g} s"))
         else:
             task.future.set_exception(TaskFailed(message[2]))
+        if worker.inflight:
+            _start_clock(worker.inflight[0], now)
+        return True
 
     def _expire(self) -> None:
         now = time.monotonic()
         for worker in list(self._workers):
-            task = worker.task
-            if task is not None and now >= task.deadline:
+            if worker.inflight and now >= worker.inflight[0].deadline:
+                task = worker.inflight.popleft()
                 self.latencies.append(now - task.started)
                 task.future.set_exception(TaskTimeout(f"{task.op} ran past {task.timeout:g} s (killed)"))
-                worker.task = None
+                self._requeue(worker.inflight)
+                worker.inflight.clear()
                 self._replace(worker)
 
     def _fail(self, worker: _Worker, reason: str) -> None:
-        task, worker.task = worker.task, None
-        if task is not None and not task.future.done():
-            task.future.set_exception(TaskFailed(reason))
+        """A worker died: its running task fails, the ones queued behind it go back to the queue."""
+        if worker.inflight:
+            task = worker.inflight.popleft()
+            if not task.future.done():
+                task.future.set_exception(TaskFailed(reason))
+            self._requeue(worker.inflight)
+            worker.inflight.clear()
         if not self._closed:
             self._replace(worker)
+
+    def _requeue(self, tasks) -> None:
+        with self._lock:
+            self._pending.extendleft(reversed(list(tasks)))
 
     def _wake(self) -> None:
         with contextlib.suppress(BlockingIOError, OSError):  # a full buffer already means "wake up"
@@ -243,9 +283,14 @@ class GradingPool:
         with self._lock:
             leftover = list(self._pending)
             self._pending.clear()
-        for task in leftover + [w.task for w in self._workers if w.task is not None]:
+        for task in leftover + [t for w in self._workers for t in w.inflight]:
             if not task.future.done():
                 task.future.set_exception(TaskFailed("grading pool closed"))
+
+
+def _start_clock(task: _Task, now: float | None = None) -> None:
+    task.started = time.monotonic() if now is None else now
+    task.deadline = task.started + task.timeout + KILL_GRACE_S
 
 
 def _socket_pair() -> tuple[socket.socket, socket.socket]:
@@ -306,7 +351,7 @@ atexit.register(shutdown_pool)
 
 def run_tasks(pool: GradingPool, op: str, arg_list: list[tuple], timeout: float) -> list[Any]:
     """Run many tasks and return, in order, each value or the TaskTimeout/TaskFailed it ended with."""
-    futures = [pool.submit(op, args, timeout) for args in arg_list]
+    futures = pool.submit_many(op, arg_list, timeout)
     results: list[Any] = []
     for future in futures:
         try:

@@ -5,7 +5,8 @@ start from a threaded parent (TRL, torch) and does not re-import the user's ``__
 to its pool over one socket with ``multiprocessing.connection`` messages:
 
 - to the pool: ``("ready",)`` once math-verify is imported, then ``("done", task_id, value)`` or
-  ``("timeout", task_id)`` or ``("error", task_id, message)`` per task;
+  ``("timeout", task_id)`` or ``("error", task_id, message)`` per task, in order; ``("retire",)``
+  before exiting because a health check failed (no task after the last answered one started);
 - from the pool: ``(task_id, op, args, timeout)``, or None to exit.
 
 A soft interval timer ends most slow items here (the worker survives); the pool kills the process
@@ -92,6 +93,8 @@ def main(argv: list[str]) -> int:
             healthy = _healthy(canary)
             with contextlib.suppress(BrokenPipeError, OSError):
                 conn.send(("timeout", task_id))
+                if not healthy:
+                    conn.send(("retire",))
             if not healthy:
                 return 3
             continue
