@@ -95,10 +95,13 @@ def run_data(config: DemoConfig, paths: Paths, report_progress: Progress) -> dic
     from r1lab.data.tasks import make_arithmetic, train_test_split
 
     total = config.num_train + config.num_test
-    test_fraction = config.num_test / total
-    # The hash split is approximate: draw a margin of extra problems, then trim each side.
+    # The hash split is approximate: draw a margin of extra problems and lean the split towards
+    # the test side, then trim each side to size.
+    test_fraction = min(0.5, 1.2 * config.num_test / total)
+    operands = 10 if config.digits == 1 else 9 * 10 ** (config.digits - 1)
+    space = operands**config.num_terms * len(set(config.ops)) ** (config.num_terms - 1)
     rows = make_arithmetic(
-        math.ceil(total * 1.15) + 20,
+        min(space, math.ceil(total * 1.15) + 20),
         digits=config.digits,
         ops=config.ops,
         num_terms=config.num_terms,

@@ -1,0 +1,57 @@
+"""Time the demo stage by stage against its budget (10 minutes full, about 2 minutes quick) on this machine.
+
+    python bench/demo.py            # the full demo into a fresh temp dir
+    python bench/demo.py --quick    # the quick preset
+
+Prints each stage's wall time, its share of the total, the total against the budget, and the
+1-minute load average before and after (on a shared machine the load says how much of the two
+cores the run really had).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+from r1lab.demo import make_config, run_demo
+
+BUDGET_S = {"full": 600.0, "quick": 120.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--output-dir", default=None, help="default: a fresh temp dir (so no stage is skipped)"
+    )
+    args = parser.parse_args()
+    out = args.output_dir or tempfile.mkdtemp(prefix="r1lab-bench-demo-")
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    results = run_demo(make_config({"quick": args.quick, "output_dir": out, "progress": False}))
+    total = time.perf_counter() - start
+    preset = "quick" if args.quick else "full"
+    print(
+        f"\ndemo ({preset}) on {os.cpu_count()} CPUs; load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after"
+    )
+    print(f"{'stage':<16} {'seconds':>9} {'share':>7}")
+    for stage in results["stages"]:
+        print(f"{stage['title']:<16} {stage['seconds']:>9.1f} {stage['seconds'] / total:>7.1%}")
+    print(
+        f"{'total':<16} {total:>9.1f}   budget {BUDGET_S[preset]:.0f} s -> ratio {total / BUDGET_S[preset]:.2f}"
+    )
+    for name, model in results["models"].items():
+        print(
+            f"{name:<16} pass@1 {model['pass@1']:.3f}  cons@n {model.get('cons@n') or 0:.3f}  "
+            f"mean length {model.get('length_mean') or 0:.1f}"
+        )
+    print(results["headline"])
+
+
+if __name__ == "__main__":
+    main()
