@@ -58,6 +58,20 @@ def sequential_math_verify(responses: list[str], golds: list[str]) -> tuple[list
     return verdicts, latencies
 
 
+def worker_cpu_seconds(pool) -> float:
+    """CPU seconds (user + system) used so far by the pool's live worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for worker in pool._workers:
+        try:
+            with open(f"/proc/{worker.process.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / ticks
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -80,9 +94,9 @@ def main() -> None:
     print(f"cores available: {default_workers()}  load average: {os.getloadavg()}  pairs: {len(responses)}")
 
     sequential_math_verify(responses[:5], golds[:5])  # warm-up: imports and lazy set-up
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     baseline, base_latencies = sequential_math_verify(responses, golds)
-    base_s = time.perf_counter() - start
+    base_s, base_cpu = time.perf_counter() - start, time.process_time() - cpu
 
     cold = time.perf_counter()
     pool = GradingPool(workers)
@@ -92,9 +106,10 @@ def main() -> None:
     grade_many(["\\boxed{1}"] * workers, ["1"] * workers, workers=workers)
     startup_s = time.perf_counter() - cold
     pool.latencies.clear()
-    start = time.perf_counter()
+    start, cpu, workers_cpu = time.perf_counter(), time.process_time(), worker_cpu_seconds(pool)
     grades = grade_many(responses, golds, timeout=args.timeout, workers=workers)
     pool_s = time.perf_counter() - start
+    parent_cpu, workers_cpu = time.process_time() - cpu, worker_cpu_seconds(pool) - workers_cpu
     latencies = list(pool.latencies)
 
     agree = sum(g.correct == b for g, b in zip(grades, baseline, strict=True))
@@ -112,6 +127,11 @@ def main() -> None:
     print(
         f"\nspeed-up: {base_s / pool_s:.2f}x   pool cold start: {startup_s:.1f} s   "
         f"(with start-up: {n / (pool_s + startup_s):.1f} items/s)"
+    )
+    print(
+        f"CPU seconds: baseline {base_cpu:.2f}; r1lab {parent_cpu + workers_cpu:.2f} "
+        f"(caller {parent_cpu:.2f} + workers {workers_cpu:.2f}); speed-up if the {workers} cores were ours "
+        f"alone (CPU-bound): {base_cpu / max(parent_cpu + workers_cpu, 1e-9) * workers:.2f}x"
     )
     print(
         f"accuracy: r1lab {sum(g.correct for g in grades) / n:.4f}, baseline {sum(baseline) / n:.4f}; "
