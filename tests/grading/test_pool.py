@@ -98,3 +98,16 @@ def test_close_fails_pending_tasks_and_stops_workers():
     assert all(p.poll() is not None for p in processes)
     with pytest.raises(RuntimeError):
         pool.submit("check", ("1", "1"), 1.0)
+
+
+def test_workers_that_cannot_start_raise_instead_of_grading_wrong(monkeypatch):
+    import sys
+
+    from r1lab.errors import R1labError
+    from r1lab.grading.pool import run_tasks
+
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # every worker exits at once
+    pool = GradingPool(workers=1)
+    with pytest.raises(R1labError, match="before they are ready"):
+        run_tasks(pool, "check", [("1", "1")], 1.0)
+    assert pool.closed

@@ -29,6 +29,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from r1lab.errors import R1labError
+
 logger = logging.getLogger(__name__)
 
 #: Extra time past an item's timeout before its worker is killed: the worker's own timer
@@ -38,6 +40,7 @@ KILL_GRACE_S = 0.5
 #: (on loaded cores that round trip costs more than a typical item). Each item's deadline still
 #: starts only when the one before it on that worker finished.
 PIPELINE_DEPTH = 4
+MAX_START_FAILURES = 3
 DEFAULT_MEMORY_MB = 4096
 
 
@@ -91,6 +94,9 @@ class GradingPool:
         self.pid = os.getpid()
         self.latencies: collections.deque[float] = collections.deque(maxlen=100_000)
         self.restarts = 0
+        #: Set when workers cannot start at all; the pool is then closed and callers get an error.
+        self.start_error: str | None = None
+        self._start_failures = 0
         self._ids = itertools.count()
         self._pending: collections.deque[_Task] = collections.deque()
         self._lock = threading.Lock()
@@ -159,7 +165,10 @@ class GradingPool:
                 self._wait_and_collect()
                 self._expire()
         except Exception:  # never leave callers waiting forever on a dead dispatcher
-            logger.exception("grading pool dispatcher failed")
+            if self.start_error:
+                logger.error("%s", self.start_error)
+            else:
+                logger.exception("grading pool dispatcher failed")
         finally:
             with self._lock:
                 self._closed = True  # get_pool() then starts a fresh pool
@@ -252,6 +261,16 @@ class GradingPool:
 
     def _fail(self, worker: _Worker, reason: str) -> None:
         """A worker died: its running task fails, the ones queued behind it go back to the queue."""
+        if not worker.ready:  # died before it could take work: a broken environment, not an item
+            self._start_failures += 1
+            if self._start_failures >= MAX_START_FAILURES:
+                self.start_error = (
+                    f"grading workers exit before they are ready ({MAX_START_FAILURES} in a row; last exit "
+                    f"code {worker.process.poll()}); their error output is above"
+                )
+                raise RuntimeError(self.start_error)
+        else:
+            self._start_failures = 0
         if worker.inflight:
             task = worker.inflight.popleft()
             if not task.future.done():
@@ -358,4 +377,6 @@ def run_tasks(pool: GradingPool, op: str, arg_list: list[tuple], timeout: float)
             results.append(future.result())
         except (TaskTimeout, TaskFailed) as exc:
             results.append(exc)
+    if pool.start_error:  # never report a broken installation as a batch of wrong answers
+        raise R1labError(pool.start_error)
     return results
