@@ -44,10 +44,16 @@ def test_accuracy_needs_a_gold_column():
         AccuracyReward()(["\\boxed{1}"], prompts=["p"])
 
 
-def test_accuracy_logs_extracted_answers_through_trl_hook():
-    logged = {}
-    AccuracyReward()(["\\boxed{4}"], answer=["4"], log_extra=lambda k, v: logged.setdefault(k, v))
-    assert logged == {"extracted": ["4"], "grade_status": ["ok"]}
+def test_accuracy_logs_through_trl_hooks():
+    logged, metrics = {}, {}
+    AccuracyReward()(
+        ["\\boxed{4}", "\\boxed{1}"],
+        answer=["4", "\\frac{"],
+        log_extra=lambda k, v: logged.setdefault(k, v),
+        log_metric=lambda k, v: metrics.setdefault(k, v),
+    )
+    assert logged == {"extracted": ["4", "1"], "grade_status": ["ok", "unparseable_gold"]}
+    assert metrics == {"grading/timeout_share": 0.0, "grading/unparseable_gold_share": 0.5}
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,13 @@ def log_extra(kwargs: Mapping[str, Any], column: str, values: list[Any]) -> None
         logger_fn(column, values)
 
 
+def log_metric(kwargs: Mapping[str, Any], name: str, value: float) -> None:
+    """Log a scalar through TRL's ``log_metric`` hook when running inside GRPOTrainer (no-op elsewhere)."""
+    logger_fn = kwargs.get("log_metric")
+    if callable(logger_fn) and value == value:  # skip NaN
+        logger_fn(name, value)
+
+
 def gold_answers(kwargs: Mapping[str, Any], column: str | None, reward: str, count: int) -> list[Any]:
     """The gold-answer column TRL passed: ``column``, or else ``answer``, else ``solution``."""
     names = [column] if column else ["answer", "solution"]

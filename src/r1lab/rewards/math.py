@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from r1lab.grading import DEFAULT_TIMEOUT_S, STATUS_UNPARSEABLE_GOLD, Grade, grade_many
-from r1lab.rewards.base import Reward, check_positive, completion_text, gold_answers, log_extra
+from r1lab.grading import DEFAULT_TIMEOUT_S, STATUS_TIMEOUT, STATUS_UNPARSEABLE_GOLD, Grade, grade_many
+from r1lab.rewards.base import Reward, check_positive, completion_text, gold_answers, log_extra, log_metric
 
 
 def grade_completions(
@@ -20,10 +20,7 @@ def grade_completions(
 ) -> list[Grade]:
     """Grade a batch of completions against the gold column TRL passed (shared by the length rewards)."""
     golds = gold_answers(kwargs, column, reward.name, len(completions))
-    grades = grade_many([completion_text(c) for c in completions], golds, timeout=timeout, workers=workers)
-    log_extra(kwargs, "extracted", [g.extracted for g in grades])
-    log_extra(kwargs, "grade_status", [g.status for g in grades])
-    return grades
+    return grade_many([completion_text(c) for c in completions], golds, timeout=timeout, workers=workers)
 
 
 @dataclass
@@ -48,4 +45,17 @@ class AccuracyReward(Reward):
 
     def __call__(self, completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
         grades = grade_completions(completions, kwargs, self, self.answer_column, self.timeout, self.workers)
+        # Inside GRPOTrainer: what was graded goes to the completions table, and how often grading
+        # timed out or met an unreadable gold goes to the logged metrics. Only this reward logs, so
+        # the table's extra columns stay one value per completion when length/cosine also grade.
+        log_extra(kwargs, "extracted", [g.extracted for g in grades])
+        log_extra(kwargs, "grade_status", [g.status for g in grades])
+        log_metric(
+            kwargs, "grading/timeout_share", sum(g.status == STATUS_TIMEOUT for g in grades) / len(grades)
+        )
+        log_metric(
+            kwargs,
+            "grading/unparseable_gold_share",
+            sum(g.status == STATUS_UNPARSEABLE_GOLD for g in grades) / len(grades),
+        )
         return [None if g.status == STATUS_UNPARSEABLE_GOLD else float(g.correct) for g in grades]
