@@ -39,7 +39,7 @@ KILL_GRACE_S = 0.5
 #: Tasks queued on each worker ahead of time, so a worker never idles waiting for the dispatcher
 #: (on loaded cores that round trip costs more than a typical item). Each item's deadline still
 #: starts only when the one before it on that worker finished.
-PIPELINE_DEPTH = 4
+PIPELINE_DEPTH = 16
 MAX_START_FAILURES = 3
 DEFAULT_MEMORY_MB = 4096
 
