@@ -103,6 +103,8 @@ def learning(args) -> None:
             "max_steps": args.grpo_steps,
             "per_device_train_batch_size": args.batch_size,
             "resume_from_checkpoint": "auto",
+            "save_steps": args.save_steps,
+            "logging_steps": min(10, args.save_steps),
         },
     )
     start = time.perf_counter()
@@ -255,10 +257,13 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--repeats", type=int, default=2)
     p = sub.add_parser("learning")
-    p.add_argument("--sft-steps", type=int, default=150)
+    p.add_argument("--sft-steps", type=int, default=350)
     p.add_argument("--grpo-steps", type=int, default=300)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--eval-problems", type=int, default=300)
+    p.add_argument(
+        "--save-steps", type=int, default=100, help="checkpoint interval (evaluate one with `accuracy`)"
+    )
     p.add_argument("--work-dir", help="reuse an SFT checkpoint / resume GRPO from here")
     p = sub.add_parser("accuracy")
     p.add_argument("model_dir")

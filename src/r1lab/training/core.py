@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from r1lab.errors import ConfigError, DataError
+from r1lab.prompts import THINK_END, THINK_START
 from r1lab.training.recipes import RecipeBase, recipe_to_dict
 
 logger = logging.getLogger(__name__)
@@ -166,6 +167,15 @@ def load_tokenizer(recipe: RecipeBase, padding_side: str):
         )
     if tokenizer.pad_token is None:  # Llama-style tokenizers ship without one
         tokenizer.pad_token = tokenizer.eos_token
+    hidden = [tag for tag in (THINK_START, THINK_END) if tag in tokenizer.all_special_tokens]
+    if hidden:
+        # TRL decodes completions with skip_special_tokens=True before rewards see them.
+        logger.warning(
+            "%s: the tokenizer marks %s as special tokens, so TRL strips them from completions and "
+            "format rewards never see them; register them as ordinary added tokens (special=False)",
+            recipe.model_name_or_path,
+            " and ".join(hidden),
+        )
     return tokenizer
 
 
