@@ -55,6 +55,13 @@ def test_think_markers_are_single_tokens(tokenizer):
         assert len(tokenizer(marker, add_special_tokens=False)["input_ids"]) == 1
 
 
+def test_think_markers_survive_skip_special_tokens(tokenizer):
+    # TRL decodes completions with skip_special_tokens=True before rewards see them.
+    ids = tokenizer("<think>\nx\n</think>\n\n2<|im_end|>", add_special_tokens=False)["input_ids"]
+    assert tokenizer.decode(ids, skip_special_tokens=True) == "<think>\nx\n</think>\n\n2"
+    assert "<think>" not in tokenizer.all_special_tokens
+
+
 def test_chat_template_renders_turns(tokenizer):
     messages = [
         {"role": "system", "content": "S"},

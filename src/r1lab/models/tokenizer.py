@@ -8,7 +8,7 @@ markers are single special tokens. It is a plain ``PreTrainedTokenizerFast`` sav
 
 from __future__ import annotations
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
 PAD, EOS, IM_START, IM_END = "<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"
@@ -45,11 +45,15 @@ def build_char_tokenizer(padding_side: str = "left") -> PreTrainedTokenizerFast:
         eos_token=IM_END,
         bos_token=None,
         unk_token=None,
-        additional_special_tokens=[EOS, IM_START, THINK_START, THINK_END],
+        additional_special_tokens=[EOS, IM_START],
         padding_side=padding_side,
         clean_up_tokenization_spaces=False,
         model_max_length=4096,
     )
+    # The reasoning markers are single tokens but NOT special: TRL (and servers) decode completions
+    # with skip_special_tokens=True, which would strip special ones before rewards and graders see
+    # them. Qwen3 and R1-Distill register them the same way.
+    fast.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in (THINK_START, THINK_END)])
     fast.chat_template = CHAT_TEMPLATE
     return fast
 
