@@ -22,6 +22,10 @@ from r1lab.demo.config import MODELS, STAGES
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
+#: The quick demo takes about two minutes on two free cores; on a shared, loaded machine it can take
+#: ten times that, so the module gets more than the suite's default per-test timeout.
+pytestmark = pytest.mark.timeout(3600)
+
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):

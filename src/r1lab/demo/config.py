@@ -54,7 +54,7 @@ class DemoConfig:
         default=4000, metadata={"help": "training problems (cold start, GRPO, distillation)"}
     )
     num_test: int = field(
-        default=200, metadata={"help": "held-out test problems (decontaminated against train)"}
+        default=100, metadata={"help": "held-out test problems (decontaminated against train)"}
     )
     seed: int = field(default=0, metadata={"help": "seed for the task, the tiny model and the trainers"})
     # ---- model
@@ -62,7 +62,7 @@ class DemoConfig:
     num_layers: int = field(default=4, metadata={"help": "transformer blocks of the tiny model"})
     # ---- cold start
     sft_steps: int = field(
-        default=250,
+        default=300,
         metadata={
             "help": "cold-start SFT steps: enough to learn the trace format and most sums, few enough that "
             "sampling still errs, which is what GRPO then fixes"
@@ -71,8 +71,11 @@ class DemoConfig:
     sft_learning_rate: float = field(default=3e-3, metadata={"help": "cold-start SFT learning rate"})
     sft_batch_size: int = field(default=32, metadata={"help": "cold-start SFT batch size (examples)"})
     # ---- GRPO
-    grpo_steps: int = field(default=60, metadata={"help": "GRPO optimizer steps"})
-    grpo_learning_rate: float = field(default=5e-4, metadata={"help": "GRPO learning rate"})
+    grpo_steps: int = field(default=40, metadata={"help": "GRPO optimizer steps"})
+    grpo_learning_rate: float = field(
+        default=3e-5,
+        metadata={"help": "GRPO learning rate (reached after a warmup of a quarter of the steps)"},
+    )
     grpo_batch_size: int = field(
         default=64, metadata={"help": "completions per GRPO step (prompts x num_generations)"}
     )
@@ -86,12 +89,12 @@ class DemoConfig:
     )
     # ---- distillation
     distill_problems: int = field(
-        default=400, metadata={"help": "training problems the GRPO teacher answers for the student"}
+        default=200, metadata={"help": "training problems the GRPO teacher answers for the student"}
     )
     distill_samples: int = field(
-        default=4, metadata={"help": "teacher traces per problem (rejection sampling)"}
+        default=2, metadata={"help": "teacher traces per problem (rejection sampling)"}
     )
-    student_steps: int = field(default=250, metadata={"help": "SFT steps of the student on the kept traces"})
+    student_steps: int = field(default=200, metadata={"help": "SFT steps of the student on the kept traces"})
     # ---- evaluation
     eval_samples: int = field(
         default=4,
@@ -101,7 +104,7 @@ class DemoConfig:
         default=1.0,
         metadata={"help": "sampling temperature for distillation and evaluation (GRPO samples at it too)"},
     )
-    max_concurrent: int = field(default=32, metadata={"help": "requests in flight to the local server"})
+    max_concurrent: int = field(default=64, metadata={"help": "requests in flight to the local server"})
     num_traces: int = field(default=4, metadata={"help": "sample traces shown in the report"})
     # ---- passthrough
     sft_overrides: dict[str, Any] = field(
@@ -152,7 +155,7 @@ QUICK_PRESET: dict[str, Any] = {
     "digits": 1,  # one-digit sums: learnable in a few dozen steps, so every later stage has signal
     "num_train": 60,
     "num_test": 20,
-    "sft_steps": 100,
+    "sft_steps": 200,
     "grpo_steps": 8,
     "grpo_batch_size": 32,
     "distill_problems": 40,

@@ -220,7 +220,7 @@ def pick_traces(paths: Paths, count: int) -> list[dict[str, Any]]:
                 "gold": any_row["gold"],
                 "responses": {
                     name: {
-                        "text": rows[pid]["generations"][0],
+                        "text": _full_response(rows[pid]),
                         "extracted": rows[pid]["extracted"][0],
                         "correct": bool(rows[pid]["correct"][0]),
                     }
@@ -229,6 +229,17 @@ def pick_traces(paths: Paths, count: int) -> list[dict[str, Any]]:
             }
         )
     return traces
+
+
+def _full_response(row: dict[str, Any]) -> str:
+    """The first sample as the model wrote it: servers that split the reasoning out get it put back."""
+    from r1lab.prompts import THINK_END, format_response
+
+    text = row["generations"][0]
+    reasoning = (row.get("reasoning") or [None])[0]
+    if reasoning and THINK_END not in text:
+        return format_response(reasoning, text)
+    return text
 
 
 # --------------------------------------------------------------------------- tables

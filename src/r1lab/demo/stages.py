@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from r1lab.data.io import read_jsonl, write_jsonl
-from r1lab.demo.config import DemoConfig
+from r1lab.demo.config import MODEL_TITLES, MODELS, DemoConfig
 from r1lab.demo.progress import Probe, rows_probe, training_probe
 from r1lab.errors import ConfigError
 
@@ -232,7 +232,11 @@ def run_grpo(config: DemoConfig, paths: Paths, report_progress: Progress) -> dic
         "prompt_template": PROMPT_TEMPLATE,
         "rewards": dict(config.rewards),
         "learning_rate": config.grpo_learning_rate,
-        "lr_scheduler_type": "constant",
+        # Adam's first steps move every weight by about the learning rate whatever the gradient's
+        # noise; from a sharp SFT optimum that alone costs accuracy, so the rate ramps up while
+        # Adam's moment estimates settle.
+        "lr_scheduler_type": "constant_with_warmup",
+        "warmup_steps": max(1, config.grpo_steps // 4),
         "max_steps": config.grpo_steps,
         "per_device_train_batch_size": config.grpo_batch_size,
         "num_generations": config.num_generations,
@@ -276,7 +280,7 @@ def run_distill(config: DemoConfig, paths: Paths, report_progress: Progress) -> 
         {"id": row["id"], "problem": row["problem"], "answer": row["answer"]}  # not the programmatic trace
         for row in list(read_jsonl(paths.train))[: config.distill_problems]
     ]
-    report_progress(rows_probe(paths.teacher_generations, len(problems)))
+    report_progress(rows_probe(paths.teacher_generations, len(problems), "problems · GRPO teacher sampling"))
     with serve_model(paths.grpo) as server:
         stats = generate(
             GenerateConfig(
@@ -336,10 +340,10 @@ def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) ->
 
     num_test = sum(1 for _ in read_jsonl(paths.test))
     out: dict[str, Any] = {}
-    from r1lab.demo.config import MODELS
 
-    for name in MODELS:
-        report_progress(rows_probe(paths.eval_dir(name) / "test" / "generations.jsonl", num_test))
+    for number, name in enumerate(MODELS, start=1):
+        label = f"problems · model {number}/{len(MODELS)}: {MODEL_TITLES[name]}"
+        report_progress(rows_probe(paths.eval_dir(name) / "test" / "generations.jsonl", num_test, label))
         results = evaluate(
             EvalConfig(
                 benchmarks=[str(paths.test)],
@@ -356,7 +360,9 @@ def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) ->
         )
         metrics = results[0]["metrics"]
         out[name] = {"pass@1": metrics.get("pass@1"), "results": str(paths.eval_results(name))}
-    out["line"] = " · ".join(f"{name} {_pct(v['pass@1'])}" for name, v in out.items())
+    out["line"] = (
+        f"{len(MODELS)} models × {num_test} problems × {config.eval_samples} samples through transformers serve"
+    )
     return out
 
 

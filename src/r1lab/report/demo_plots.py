@@ -39,10 +39,10 @@ def plot_model_accuracy(
     errors = [100 * (models[n].get("pass@1_stderr") or 0.0) for n in names]
     colors = [MODEL_COLORS[i % len(MODEL_COLORS)] for i in xs]
     bars = ax.bar(xs, values, yerr=errors, capsize=4, color=colors, width=0.6, label="pass@1 (± s.e.)")
-    for bar, value in zip(bars, values, strict=True):
+    for bar, value, error in zip(bars, values, errors, strict=True):
         ax.annotate(
             f"{value:.1f}%",
-            (bar.get_x() + bar.get_width() / 2, value),
+            (bar.get_x() + bar.get_width() / 2, value + error),
             xytext=(0, 4),
             textcoords="offset points",
             ha="center",
