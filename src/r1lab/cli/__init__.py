@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "r1lab.cli.grpo",
     "r1lab.cli.evaluate",
     "r1lab.cli.leaderboard",
+    "r1lab.cli.demo",
 ]
 
 
