@@ -37,3 +37,8 @@ def test_console_script_runs_and_builds_a_model(tmp_path):
 def test_user_error_is_one_line_without_traceback(tmp_path, capsys):
     code = main(["tiny-model", str(tmp_path / "m"), "--arch", "gpt9"])
     assert code != 0
+
+
+def test_missing_required_option_is_named(capsys, caplog):
+    assert main(["generate", "--base-url", "http://127.0.0.1:9/v1", "--input", "math500"]) == 2
+    assert "missing required option(s): --output" in caplog.text

@@ -107,10 +107,15 @@ def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "config") -> T
         if name not in fields:
             raise unknown_key_error(key, fields, where)
         kwargs[name] = coerce(value, hints[name], f"{where}: {name}")
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:  # a required field is missing
-        raise ConfigError(f"{where}: {exc}") from None
+    missing = [
+        name
+        for name, f in fields.items()
+        if f.init and name not in kwargs and f.default is _MISSING and f.default_factory is _MISSING
+    ]
+    if missing:
+        flags = ", ".join("--" + name.replace("_", "-") for name in missing)
+        raise ConfigError(f"{where}: missing required option(s): {flags}")
+    return cls(**kwargs)
 
 
 def parse_overrides(args: Sequence[str]) -> dict[str, Any]:

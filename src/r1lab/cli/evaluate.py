@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 
-from r1lab.config import add_dataclass_arguments, from_dict, load_yaml
-from r1lab.errors import ConfigError
+from r1lab.cli.common import (
+    ENDPOINT_FIELDS,
+    add_config_file_argument,
+    add_endpoint_arguments,
+    config_from_args,
+)
+from r1lab.config import add_dataclass_arguments
 
 logger = logging.getLogger(__name__)
 
 #: Fields given their own, friendlier flags below (singular, repeatable).
-CUSTOM_FLAGS = ("benchmarks", "base_urls", "extra_body")
+CUSTOM_FLAGS = ("benchmarks", *ENDPOINT_FIELDS)
 
 
 def register(subparsers) -> None:
@@ -37,25 +41,8 @@ def register(subparsers) -> None:
         metavar="NAME_OR_PATH",
         help="math500, aime24, aime25, amc23, gsm8k, a local file, or an HF dataset id; repeatable (default: math500)",
     )
-    parser.add_argument(
-        "--base-url",
-        dest="base_urls",
-        action="extend",
-        nargs="+",
-        default=argparse.SUPPRESS,
-        metavar="URL",
-        help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1; repeat for several servers",
-    )
-    parser.add_argument(
-        "--extra-body",
-        dest="extra_body",
-        default=argparse.SUPPRESS,
-        metavar="JSON",
-        help="JSON object merged into every request, e.g. '{\"seed\": 0}'",
-    )
-    parser.add_argument(
-        "--config", dest="config_file", metavar="YAML", help="read options from a YAML file first"
-    )
+    add_endpoint_arguments(parser)
+    add_config_file_argument(parser)
     add_dataclass_arguments(parser, EvalConfig, exclude=CUSTOM_FLAGS)
     parser.set_defaults(func=run)
 
@@ -63,15 +50,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from r1lab.evaluation import EvalConfig, evaluate
 
-    options = load_yaml(args.config_file) if args.config_file else {}
-    fields = set(EvalConfig.__dataclass_fields__)
-    options.update({k: v for k, v in vars(args).items() if k in fields})
-    if isinstance(options.get("extra_body"), str):
-        try:
-            options["extra_body"] = json.loads(options["extra_body"])
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"--extra-body: not valid JSON: {exc}") from None
-    config = from_dict(EvalConfig, options, where=args.config_file or "command line")
+    config = config_from_args(EvalConfig, args)
     results = evaluate(config)
     sys.stdout.write(summary_table(results) + "\n")
     if config.compare:
