@@ -33,10 +33,9 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+# Each script prints ratios measured side by side in one run; see docs/benchmarks.md.
 bench: install
-	$(BIN)/python bench/grading.py
-	$(BIN)/python bench/generation.py
-	$(BIN)/python bench/training.py
+	for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
