@@ -67,7 +67,8 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
     config.validate()
     paths = S.Paths(config.output_dir)
     paths.root.mkdir(parents=True, exist_ok=True)
-    quiet_stages = config.progress and logging.getLogger().getEffectiveLevel() > logging.DEBUG
+    # The stages' own chatter goes to log files unless the user asked for it with -v.
+    quiet_stages = logging.getLogger().getEffectiveLevel() > logging.DEBUG
     stream = terminal_stream()
     display = Display(len(STAGES), live=stream.isatty() and config.progress, stream=stream)
     display.message(
