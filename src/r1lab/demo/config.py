@@ -62,7 +62,7 @@ class DemoConfig:
     num_layers: int = field(default=4, metadata={"help": "transformer blocks of the tiny model"})
     # ---- cold start
     sft_steps: int = field(
-        default=300,
+        default=400,
         metadata={
             "help": "cold-start SFT steps: enough to learn the trace format and most sums, few enough that "
             "sampling still errs, which is what GRPO then fixes"
@@ -71,7 +71,7 @@ class DemoConfig:
     sft_learning_rate: float = field(default=3e-3, metadata={"help": "cold-start SFT learning rate"})
     sft_batch_size: int = field(default=32, metadata={"help": "cold-start SFT batch size (examples)"})
     # ---- GRPO
-    grpo_steps: int = field(default=40, metadata={"help": "GRPO optimizer steps"})
+    grpo_steps: int = field(default=60, metadata={"help": "GRPO optimizer steps"})
     grpo_learning_rate: float = field(
         default=3e-5,
         metadata={"help": "GRPO learning rate (reached after a warmup of a quarter of the steps)"},

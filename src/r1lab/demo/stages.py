@@ -186,9 +186,11 @@ def train_sft_model(
     recipe = load_recipe(SFTRecipe, overrides=overrides)
     report_progress(training_probe(output / "metrics.jsonl", steps, ("loss",)))
     result = train_sft(recipe)
+    logged = [row for row in read_jsonl(output / "metrics.jsonl", skip_torn_tail=True) if "loss" in row]
     return {
         "model": str(result.output_dir),
         "steps": steps,
+        "final_loss": logged[-1]["loss"] if logged else None,
         "train_loss": result.metrics.get("train_loss"),
         "train_runtime": result.metrics.get("train_runtime"),
     }
@@ -212,7 +214,7 @@ def run_cold_start(config: DemoConfig, paths: Paths, report_progress: Progress) 
         report_progress=report_progress,
     )
     summary["line"] = (
-        f"SFT {config.sft_steps} steps on programmatic traces · final loss {_fmt(summary['train_loss'])}"
+        f"SFT {config.sft_steps} steps on programmatic traces · last logged loss {_fmt(summary['final_loss'])}"
     )
     return summary
 
