@@ -186,7 +186,9 @@ def train_sft_model(
     recipe = load_recipe(SFTRecipe, overrides=overrides)
     report_progress(training_probe(output / "metrics.jsonl", steps, ("loss",)))
     result = train_sft(recipe)
-    logged = [row for row in read_jsonl(output / "metrics.jsonl", skip_torn_tail=True) if "loss" in row]
+    metrics_file = output / "metrics.jsonl"
+    rows = read_jsonl(metrics_file, skip_torn_tail=True) if metrics_file.exists() else []
+    logged = [row for row in rows if "loss" in row]
     return {
         "model": str(result.output_dir),
         "steps": steps,
