@@ -9,7 +9,7 @@ Names are imported lazily so ``r1lab --help`` does not import torch.
 
 from __future__ import annotations
 
-import importlib
+from r1lab.lazy import lazy_exports
 
 _EXPORTS = {
     "DemoConfig": "r1lab.demo.config",
@@ -21,8 +21,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'r1lab.demo' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

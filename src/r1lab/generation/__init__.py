@@ -9,8 +9,9 @@ Names are imported on first use, so ``r1lab --help`` does not pay for aiohttp.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from r1lab.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from r1lab.generation.config import GenerateConfig
@@ -29,8 +30,4 @@ _EXPORTS = {
 
 __all__ = ["GenerateConfig", "GenerationStats", "LocalServer", "agenerate", "generate", "serve_model"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'r1lab.generation' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

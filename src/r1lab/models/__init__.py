@@ -5,7 +5,7 @@ Names are imported lazily so that ``r1lab.models.config`` can be read without im
 
 from __future__ import annotations
 
-import importlib
+from r1lab.lazy import lazy_exports
 
 _EXPORTS = {
     "TinyModelConfig": "r1lab.models.config",
@@ -17,8 +17,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'r1lab.models' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

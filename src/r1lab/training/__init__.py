@@ -5,7 +5,7 @@ Names are imported lazily so that reading a recipe or ``r1lab --help`` does not 
 
 from __future__ import annotations
 
-import importlib
+from r1lab.lazy import lazy_exports
 
 _EXPORTS = {
     "RecipeBase": "r1lab.training.recipes",
@@ -19,8 +19,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'r1lab.training' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
