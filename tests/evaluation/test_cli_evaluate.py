@@ -83,30 +83,6 @@ def test_evaluate_any_local_dataset_with_mapped_columns(tmp_path, replay_server,
     data.write_text("".join(json.dumps({"q": f"What is {i}+{i}?", "a": str(2 * i)}) + "\n" for i in range(6)))
     answers = {f"What is {i}+{i}?": str(2 * i if i % 2 else 2 * i + 1) for i in range(6)}  # odd i right
     server = replay_server(answers, lambda problem, index: f"\\boxed{{{answers[problem]}}}")
-    code = main(
-        [
-            "evaluate",
-            "--benchmark",
-            str(data),
-            "--problem-column",
-            "q",
-            "--answer-column",
-            "a",
-            "--base-url",
-            server.base_url,
-            "--model",
-            "m",
-            "--output-dir",
-            str(tmp_path / "out"),
-            "--no-progress",
-        ]
-    )
-    assert code == 0
-    results = json.loads((tmp_path / "out" / "my_set" / "results.json").read_text())
-    assert results["num_samples"] == 4  # the default for datasets that are not bundled
-    assert results["metrics"]["pass@1"] == 0.5
-
-    # Resuming with other sampling settings would mix two experiments: refused, nothing lost.
     args = [
         "evaluate",
         "--benchmark",
@@ -123,6 +99,13 @@ def test_evaluate_any_local_dataset_with_mapped_columns(tmp_path, replay_server,
         str(tmp_path / "out"),
         "--no-progress",
     ]
+    code = main(args)
+    assert code == 0
+    results = json.loads((tmp_path / "out" / "my_set" / "results.json").read_text())
+    assert results["num_samples"] == 4  # the default for datasets that are not bundled
+    assert results["metrics"]["pass@1"] == 0.5
+
+    # Resuming with other sampling settings would mix two experiments: refused, nothing lost.
     assert main(args + ["--temperature", "0.2", "--num-samples", "8"]) == 2
     assert "num_samples: 4 -> 8; temperature: 0.6 -> 0.2" in caplog.text
     assert json.loads((tmp_path / "out" / "my_set" / "results.json").read_text())["metrics"]["pass@1"] == 0.5
