@@ -13,6 +13,7 @@ from r1lab.data.tasks import (
     make_arithmetic,
     make_countdown,
     make_task,
+    shows_working,
     train_test_split,
 )
 from r1lab.errors import ConfigError
@@ -45,6 +46,33 @@ def test_arithmetic_is_deterministic_by_seed_and_unique():
     assert make_arithmetic(50, seed=1) != make_arithmetic(50, seed=2)
     rows = make_arithmetic(2000, digits=2)
     assert len({r["problem"] for r in rows}) == len({r["id"] for r in rows}) == 2000
+
+
+@pytest.mark.parametrize("num_terms", [2, 3])
+def test_short_traces_keep_only_the_result_lines_of_the_chosen_share(num_terms):
+    full = make_arithmetic(1000, seed=4, ops="+-", num_terms=num_terms)
+    mixed = make_arithmetic(1000, seed=4, ops="+-", num_terms=num_terms, short_trace_fraction=0.3)
+    assert [r["problem"] for r in mixed] == [r["problem"] for r in full]  # same problems, same answers
+    assert [r["answer"] for r in mixed] == [r["answer"] for r in full]
+    short = 0
+    for long_row, row in zip(full, mixed, strict=True):
+        lines = row["reasoning"].splitlines()
+        if row["reasoning"] == long_row["reasoning"]:
+            assert shows_working(row["reasoning"])  # the column working is there
+            continue
+        short += 1
+        assert lines == [line for line in long_row["reasoning"].splitlines() if line.startswith("so ")]
+        assert len(lines) == num_terms - 1 and lines[-1].endswith("=" + row["answer"])
+        assert not shows_working(row["reasoning"])
+    assert 0.25 < short / len(full) < 0.35
+    # the choice is fixed by the problem alone: a subset of the rows gets the same traces
+    assert (
+        make_arithmetic(100, seed=4, ops="+-", num_terms=num_terms, short_trace_fraction=0.3) == mixed[:100]
+    )
+    assert all(
+        len(r["reasoning"].splitlines()) == num_terms - 1
+        for r in make_arithmetic(50, seed=4, num_terms=num_terms, short_trace_fraction=1.0)
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -110,3 +138,5 @@ def test_errors_read_well():
         make_task("arithmetic", 3, digts=2)
     with pytest.raises(ConfigError, match="ops must be drawn from"):
         make_arithmetic(3, ops="/")
+    with pytest.raises(ConfigError, match=r"short_trace_fraction must lie in \[0, 1\], got 1.5"):
+        make_arithmetic(3, short_trace_fraction=1.5)

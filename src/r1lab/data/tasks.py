@@ -23,14 +23,18 @@ from r1lab.data.io import stable_id
 from r1lab.errors import ConfigError
 
 ARITHMETIC_OPS = "+-*"
+#: Every arithmetic trace ends each operation with its result line, ``so <a><op><b>=<value>``.
+RESULT_LINE_PREFIX = "so "
 
 __all__ = [
     "ARITHMETIC_OPS",
+    "RESULT_LINE_PREFIX",
     "TASKS",
     "evaluate_countdown",
     "make_arithmetic",
     "make_countdown",
     "make_task",
+    "shows_working",
     "train_test_split",
 ]
 
@@ -101,15 +105,24 @@ def make_arithmetic(
     ops: str = "+",
     seed: int = 0,
     question: str = "What is {expression}?",
+    short_trace_fraction: float = 0.0,
 ) -> list[dict[str, Any]]:
     """``num_examples`` unique arithmetic problems on ``digits``-digit operands, evaluated left to right.
 
     ``ops`` is a string of the operators to draw from (``"+"``, ``"+-"``, ``"+-*"``). With more than
     two terms the expression is evaluated step by step left to right and written with parentheses
     so the written expression means exactly that. ``answer`` is the integer result as a string.
+
+    ``short_trace_fraction`` of the problems (chosen by a hash of the problem, so the choice does
+    not depend on the other rows) get a *short* trace: only the result line of each operation
+    (``so 47+86=133``), without the column working. A cold start trained on such a mix learns both
+    styles and picks one at random, and a small model is far more accurate when it shows the
+    working: the choice RL learns to make (see docs/demo.md).
     """
     if digits < 1 or num_terms < 2:
         raise ConfigError("arithmetic: digits must be >= 1 and num_terms >= 2")
+    if not 0.0 <= short_trace_fraction <= 1.0:
+        raise ConfigError(f"arithmetic: short_trace_fraction must lie in [0, 1], got {short_trace_fraction}")
     bad = [op for op in ops if op not in ARITHMETIC_OPS]
     if not ops or bad:
         raise ConfigError(f"arithmetic: ops must be drawn from {ARITHMETIC_OPS!r}, got {ops!r}")
@@ -125,14 +138,18 @@ def make_arithmetic(
             expression = f"{expression}{op}{operand}"
             if step != num_terms - 2:
                 expression = f"({expression})"
-        return {
-            "problem": question.format(expression=expression),
-            "answer": str(value),
-            "reasoning": "\n".join(lines),
-            "task": "arithmetic",
-        }
+        problem = question.format(expression=expression)
+        if short_trace_fraction and _hash_fraction(f"short-trace:{seed}:{problem}") < short_trace_fraction:
+            lines = [line for line in lines if line.startswith(RESULT_LINE_PREFIX)]
+        return {"problem": problem, "answer": str(value), "reasoning": "\n".join(lines), "task": "arithmetic"}
 
     return _unique(one, num_examples, "arithmetic")
+
+
+def shows_working(reasoning: str | None) -> bool:
+    """Whether an arithmetic trace shows working beyond the result lines (``so a+b=c``) of a short trace."""
+    lines = (reasoning or "").splitlines()
+    return any(line.strip() and not line.startswith(RESULT_LINE_PREFIX) for line in lines)
 
 
 # --------------------------------------------------------------------------- countdown
@@ -308,6 +325,10 @@ def train_test_split(
         if text in seen:
             continue
         seen.add(text)
-        digest = hashlib.sha256(f"{seed}:{text}".encode()).digest()
-        (test if int.from_bytes(digest[:8], "big") / 2**64 < test_fraction else train).append(dict(row))
+        (test if _hash_fraction(f"{seed}:{text}") < test_fraction else train).append(dict(row))
     return train, test
+
+
+def _hash_fraction(text: str) -> float:
+    """A number in [0, 1) fixed by ``text`` alone: a reproducible coin that ignores row order."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
