@@ -31,6 +31,8 @@ def test_quick_preset_applies_but_explicit_options_win():
         ({"rerun_from": "training"}, "not a stage"),
         ({"num_test": 0}, "num_test"),
         ({"temperature": 0}, "temperature"),
+        ({"top_p": 0}, "top_p"),
+        ({"short_trace_fraction": 1.5}, "short_trace_fraction"),
         ({"sft_steps": "many"}, "sft_steps"),
     ],
 )
@@ -45,6 +47,13 @@ def test_fingerprints_follow_the_dependency_order():
         assert stage_fingerprint(a, stage) == stage_fingerprint(b, stage)
     for stage in ("grpo", "distill", "evaluate"):
         assert stage_fingerprint(a, stage) != stage_fingerprint(b, stage)
+    # sampling settings: GRPO samples at them too, so GRPO and everything after it depend on them
+    c = make_config({"top_p": 0.9})
+    assert stage_fingerprint(a, "cold_start") == stage_fingerprint(c, "cold_start")
+    assert stage_fingerprint(a, "grpo") != stage_fingerprint(c, "grpo")
+    # the trace mix is task data: everything depends on it
+    d = make_config({"short_trace_fraction": 0.0})
+    assert all(stage_fingerprint(a, s) != stage_fingerprint(d, s) for s in ("data", "cold_start", "evaluate"))
     json.dumps(stage_fingerprint(a, "evaluate"))  # stored in the marker file: must be JSON
 
 

@@ -56,6 +56,14 @@ class DemoConfig:
     num_test: int = field(
         default=100, metadata={"help": "held-out test problems (decontaminated against train)"}
     )
+    short_trace_fraction: float = field(
+        default=0.5,
+        metadata={
+            "help": "share of cold-start traces that give only the result line (so 47+86=133), not the column "
+            "working: the cold start learns both styles and is far more accurate when it shows the working, "
+            "which is the choice GRPO learns to make (0 = every trace shows the working)"
+        },
+    )
     seed: int = field(default=0, metadata={"help": "seed for the task, the tiny model and the trainers"})
     # ---- model
     hidden_size: int = field(default=128, metadata={"help": "width of the tiny Qwen3 model"})
@@ -71,7 +79,13 @@ class DemoConfig:
     sft_learning_rate: float = field(default=3e-3, metadata={"help": "cold-start SFT learning rate"})
     sft_batch_size: int = field(default=32, metadata={"help": "cold-start SFT batch size (examples)"})
     # ---- GRPO
-    grpo_steps: int = field(default=60, metadata={"help": "GRPO optimizer steps"})
+    grpo_steps: int = field(
+        default=30,
+        metadata={
+            "help": "GRPO optimizer steps (the choice of the worked style is learnt in about 20; "
+            "more steps mostly cost accuracy on a model this small: see docs/demo.md)"
+        },
+    )
     grpo_learning_rate: float = field(
         default=3e-5,
         metadata={"help": "GRPO learning rate (reached after a warmup of a quarter of the steps)"},
@@ -89,20 +103,34 @@ class DemoConfig:
     )
     # ---- distillation
     distill_problems: int = field(
-        default=200, metadata={"help": "training problems the GRPO teacher answers for the student"}
+        default=800,
+        metadata={
+            "help": "training problems the GRPO teacher answers for the student (the student learns the "
+            "method from them: problem variety matters more than traces per problem)"
+        },
     )
     distill_samples: int = field(
         default=2, metadata={"help": "teacher traces per problem (rejection sampling)"}
     )
-    student_steps: int = field(default=200, metadata={"help": "SFT steps of the student on the kept traces"})
+    student_steps: int = field(
+        default=400,
+        metadata={"help": "SFT steps of the student on the kept traces (as many as the cold start)"},
+    )
     # ---- evaluation
     eval_samples: int = field(
         default=4,
         metadata={"help": "samples per test problem: pass@1 is their mean, cons@n their majority vote"},
     )
     temperature: float = field(
-        default=1.0,
-        metadata={"help": "sampling temperature for distillation and evaluation (GRPO samples at it too)"},
+        default=0.6,
+        metadata={
+            "help": "sampling temperature of GRPO, distillation and evaluation: DeepSeek's evaluation setting, "
+            "used throughout so that pass@1 measures the policy GRPO trained"
+        },
+    )
+    top_p: float = field(
+        default=0.95,
+        metadata={"help": "nucleus sampling of GRPO, distillation and evaluation (DeepSeek: 0.95)"},
     )
     max_concurrent: int = field(default=64, metadata={"help": "requests in flight to the local server"})
     num_traces: int = field(default=4, metadata={"help": "sample traces shown in the report"})
@@ -148,6 +176,10 @@ class DemoConfig:
             )
         if self.temperature <= 0:
             raise ConfigError("temperature: the demo samples; use a temperature above 0")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p: must lie in (0, 1], got {self.top_p}")
+        if not 0 <= self.short_trace_fraction <= 1:
+            raise ConfigError(f"short_trace_fraction: must lie in [0, 1], got {self.short_trace_fraction}")
 
 
 #: The quick preset: the same pipeline at a size the test suite can afford (about two minutes).
@@ -182,7 +214,7 @@ def make_config(options: dict[str, Any] | None = None, where: str = "demo") -> D
 
 def stage_fingerprint(config: DemoConfig, stage: str) -> dict[str, Any]:
     """The options a stage's output depends on (its own and its inputs'), to tell a stale output from a done one."""
-    task = ("digits", "ops", "num_terms", "num_train", "num_test", "seed")
+    task = ("digits", "ops", "num_terms", "num_train", "num_test", "short_trace_fraction", "seed")
     model = ("hidden_size", "num_layers")
     cold = ("sft_steps", "sft_learning_rate", "sft_batch_size", "sft_overrides")
     grpo = (
@@ -192,10 +224,12 @@ def stage_fingerprint(config: DemoConfig, stage: str) -> dict[str, Any]:
         "num_generations",
         "max_completion_length",
         "rewards",
+        "temperature",
+        "top_p",
         "grpo_overrides",
     )
-    distill = ("distill_problems", "distill_samples", "student_steps", "temperature")
-    evaluate = ("eval_samples", "temperature", "max_completion_length")
+    distill = ("distill_problems", "distill_samples", "student_steps", "temperature", "top_p")
+    evaluate = ("eval_samples", "temperature", "top_p", "max_completion_length")
     depends = {
         "data": task,
         "cold_start": task + model + cold,

@@ -57,8 +57,28 @@ def model_numbers(paths: Paths, name: str) -> dict[str, Any] | None:
         "length_mean": lengths.get("mean", metrics.get("length_mean")),
         "length_median": lengths.get("median", metrics.get("length_median")),
         "length_p90": lengths.get("p90", metrics.get("length_p90")),
+        "shows_working": working_share(details(paths, name)),
         "results_file": str(path),
     }
+
+
+def working_share(rows: list[dict[str, Any]]) -> float | None:
+    """Share of sampled responses whose reasoning shows the column working, not only the result line.
+
+    The demo's cold-start traces come in two styles (``short_trace_fraction``); this share says
+    which one a model chose.
+    """
+    from r1lab.data.tasks import shows_working
+    from r1lab.prompts import split_reasoning
+
+    verdicts = []
+    for row in rows:
+        split_out = row.get("reasoning") or [None] * len(row["generations"])
+        for text, reasoning in zip(row["generations"], split_out, strict=True):
+            if reasoning is None:  # the server left the <think> block in the text
+                reasoning = split_reasoning(text)[0]
+            verdicts.append(shows_working(reasoning))
+    return sum(verdicts) / len(verdicts) if verdicts else None
 
 
 def grpo_curve(paths: Paths) -> list[dict[str, Any]]:
@@ -79,22 +99,30 @@ def headline(models: dict[str, Any]) -> str:
     cold, grpo, student = (models.get(m) or {} for m in MODELS)
     if cold.get("pass@1") is None or grpo.get("pass@1") is None:
         return "The evaluation did not finish: no accuracy to report."
+    before, after = _share(cold["pass@1"]), _share(grpo["pass@1"])
     delta = 100 * (grpo["pass@1"] - cold["pass@1"])
     noise = 100 * ((cold.get("pass@1_stderr") or 0) ** 2 + (grpo.get("pass@1_stderr") or 0) ** 2) ** 0.5
     if delta > 2 * noise and delta > 0:
-        verb = f"GRPO lifted held-out pass@1 from {_pct(cold['pass@1'])} to {_pct(grpo['pass@1'])} ({delta:+.1f} points)"
+        verb = f"GRPO lifted held-out pass@1 from {before} to {after} ({delta:+.1f} points)"
     elif delta > 0:
         verb = (
-            f"GRPO moved held-out pass@1 from {_pct(cold['pass@1'])} to {_pct(grpo['pass@1'])} "
+            f"GRPO moved held-out pass@1 from {before} to {after} "
             f"({delta:+.1f} points, within two standard errors: not a clear lift)"
         )
     else:
-        verb = (
-            f"GRPO did not lift held-out pass@1 in this run: {_pct(cold['pass@1'])} → "
-            f"{_pct(grpo['pass@1'])} ({delta:+.1f} points)"
+        verb = f"GRPO did not lift held-out pass@1 in this run: {before} → {after} ({delta:+.1f} points)"
+    working_before, working_after = cold.get("shows_working"), grpo.get("shows_working")
+    if (
+        working_before is not None
+        and working_after is not None
+        and abs(working_after - working_before) >= 0.1
+    ):
+        verb += (
+            f"; the share of answers that show their working went from {_share(working_before)} "
+            f"to {_share(working_after)}"
         )
     tail = (
-        f"; the distilled student reached {_pct(student['pass@1'])}"
+        f"; the student distilled from its traces reached {_share(student['pass@1'])}"
         if student.get("pass@1") is not None
         else ""
     )
@@ -278,6 +306,7 @@ def model_rows(results: dict[str, Any]) -> list[list[str]]:
                 _num(m.get("length_mean")),
                 _num(m.get("length_median")),
                 _num(m.get("length_p90")),
+                _pct(m.get("shows_working")),
                 _pct(m.get("truncation_rate")),
             ]
         )
@@ -310,6 +339,7 @@ def model_headers(results: dict[str, Any]) -> list[str]:
         "mean len",
         "median len",
         "p90 len",
+        "shows working (%)",
         "truncated (%)",
     ]
 
@@ -319,15 +349,22 @@ def model_headers(results: dict[str, Any]) -> list[str]:
 
 def intro(config: DemoConfig, results: dict[str, Any]) -> str:
     task = results["task"]
+    styles = (
+        f" {100 * config.short_trace_fraction:.0f}% of the cold-start traces give only the result line "
+        "(so 47+86=133) instead of the column working, so the cold start learns both styles and picks one at "
+        "random; GRPO, rewarded for the final answer alone, learns which one pays."
+        if 0 < config.short_trace_fraction < 1
+        else ""
+    )
     return (
         f"The DeepSeek-R1 recipe in miniature: a {results['machine'].get('cpus')}-CPU run of every stage on "
         f"{config.digits}-digit arithmetic ({task.get('num_train', '?')} training and {task.get('num_test', '?')} "
         f"held-out problems) with a {config.hidden_size}-wide, {config.num_layers}-layer Qwen3 model trained "
         "from scratch. Cold-start SFT teaches the <think> trace format, GRPO improves the model with accuracy and "
         "format rewards, and the GRPO model, served by a real `transformers serve` on loopback, writes traces "
-        "that are filtered by the grader (rejection sampling) and distilled into a fresh student. All three "
-        f"models answer every test problem {_n(results)} times at temperature {config.temperature:g} through the "
-        "same server path."
+        f"that are filtered by the grader (rejection sampling) and distilled into a fresh student.{styles} "
+        f"All three models answer every test problem {_n(results)} times at temperature {config.temperature:g}, "
+        f"top-p {config.top_p:g} (GRPO samples the same way) through the same server path."
     )
 
 
@@ -362,7 +399,7 @@ def write_report(
             "majority-voted answer per problem; error bars: ±1 standard error over problems.",
         )
     page.heading("Models on the held-out test set")
-    page.table(model_headers(results), model_rows(results), numeric_columns=set(range(1, 8)))
+    page.table(model_headers(results), model_rows(results), numeric_columns=set(range(1, 9)))
     if "grpo" in plots:
         page.heading("GRPO training curves")
         page.image(
@@ -454,7 +491,7 @@ def _markdown(config, results, plots, traces, markdown_table, paths: Paths) -> s
     lines += [
         "## Models on the held-out test set",
         "",
-        markdown_table(model_headers(results), model_rows(results), numeric_columns=set(range(1, 8))),
+        markdown_table(model_headers(results), model_rows(results), numeric_columns=set(range(1, 9))),
         "",
     ]
     if "grpo" in plots:
@@ -502,6 +539,11 @@ def _pct(value: float | None, stderr: float | None = None) -> str:
     from r1lab.report import percent
 
     return percent(value, stderr)
+
+
+def _share(value: float) -> str:
+    """A fraction as a percentage with its sign, for sentences (table cells carry the % in the header)."""
+    return f"{_pct(value)}%"
 
 
 def _num(value: Any) -> str:

@@ -106,6 +106,7 @@ def run_data(config: DemoConfig, paths: Paths, report_progress: Progress) -> dic
         ops=config.ops,
         num_terms=config.num_terms,
         seed=config.seed,
+        short_trace_fraction=config.short_trace_fraction,
     )
     train, test = train_test_split(rows, test_fraction, seed=config.seed)
     if len(train) < config.num_train or len(test) < config.num_test:
@@ -135,6 +136,7 @@ def run_data(config: DemoConfig, paths: Paths, report_progress: Progress) -> dic
             "digits": config.digits,
             "ops": config.ops,
             "num_terms": config.num_terms,
+            "short_trace_fraction": config.short_trace_fraction,
             "seed": config.seed,
         },
         "num_train": len(train),
@@ -246,6 +248,7 @@ def run_grpo(config: DemoConfig, paths: Paths, report_progress: Progress) -> dic
         "num_generations": config.num_generations,
         "max_completion_length": config.max_completion_length,
         "temperature": config.temperature,
+        "top_p": config.top_p,
         "beta": 0.0,
         "logging_steps": 1,
         **_common_trl(config),
@@ -294,7 +297,7 @@ def run_distill(config: DemoConfig, paths: Paths, report_progress: Progress) -> 
                 prompt_template=PROMPT_TEMPLATE,
                 num_generations=config.distill_samples,
                 temperature=config.temperature,
-                top_p=1.0,
+                top_p=config.top_p,
                 max_tokens=config.max_completion_length,
                 max_concurrent=config.max_concurrent,
                 progress=False,
@@ -355,7 +358,7 @@ def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) ->
                 serve_model=str(paths.model(name)),
                 num_samples=config.eval_samples,
                 temperature=config.temperature,
-                top_p=1.0,
+                top_p=config.top_p,
                 max_tokens=config.max_completion_length,
                 prompt_template=PROMPT_TEMPLATE,
                 max_concurrent=config.max_concurrent,

@@ -40,12 +40,16 @@ def plot_model_accuracy(
     colors = [MODEL_COLORS[i % len(MODEL_COLORS)] for i in xs]
     bars = ax.bar(xs, values, yerr=errors, capsize=4, color=colors, width=0.6, label="pass@1 (± s.e.)")
     for bar, value, error in zip(bars, values, errors, strict=True):
+        # Inside a tall bar (the cons@n marker and the error bar sit at its top), above a short one.
+        inside = value >= 15
         ax.annotate(
             f"{value:.1f}%",
-            (bar.get_x() + bar.get_width() / 2, value + error),
-            xytext=(0, 4),
+            (bar.get_x() + bar.get_width() / 2, value / 2 if inside else value + error),
+            xytext=(0, 0 if inside else 4),
             textcoords="offset points",
             ha="center",
+            va="center" if inside else "bottom",
+            color="white" if inside else "#1f2328",
             fontsize=9,
             fontweight="bold",
         )
