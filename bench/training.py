@@ -1,8 +1,8 @@
 """Training benchmarks: r1lab's overhead over TRL, and whether GRPO learns on the tiny task.
 
     python bench/training.py overhead [--steps 8]     # seconds per GRPO step + peak RSS: r1lab vs TRL
-    python bench/training.py learning [--grpo-steps 300]   # greedy held-out accuracy: SFT, then GRPO
-    python bench/training.py accuracy MODEL_DIR        # greedy held-out accuracy of one model
+    python bench/training.py learning [--grpo-steps 30]   # held-out accuracy: SFT, then GRPO
+    python bench/training.py accuracy MODEL_DIR        # held-out accuracy of one model
 
 ``overhead`` runs the same GRPO configuration twice, each in a fresh process: once through
 ``r1lab grpo`` (recipe, data, rewards from the registry, metrics file) and once written directly
@@ -23,11 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-TASK = {"num_examples": 4000, "digits": 2, "ops": "+", "seed": 0, "test_fraction": 0.1}
+#: The tiny recipes' task and split, read from the recipe so the benchmark never drifts from it.
+TASK = yaml.safe_load((ROOT / "recipes/tiny/sft.yaml").read_text())["dataset_params"]
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -43,44 +46,74 @@ def held_out_rows(limit: int = 300) -> list[dict]:
     return test[:limit]
 
 
-def greedy_accuracy(
-    model_dir: str | Path, rows: list[dict], batch_size: int = 64, max_new_tokens: int = 96
-) -> float:
-    """Share of held-out problems whose greedy completion grades correct (r1lab.grading)."""
+def held_out_accuracy(
+    model_dir: str | Path,
+    rows: list[dict],
+    *,
+    temperature: float | None = None,
+    top_p: float = 1.0,
+    samples: int = 1,
+    max_new_tokens: int = 96,
+) -> tuple[float, float]:
+    """(accuracy, share of responses that show the column working) on held-out problems.
+
+    Greedy when ``temperature`` is None, else ``samples`` samples per problem. Graded by
+    ``r1lab.grading``, the path rewards and evaluation use.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from r1lab.data.tasks import shows_working
     from r1lab.grading import grade_many
-    from r1lab.prompts import build_messages
+    from r1lab.prompts import build_messages, split_reasoning
 
+    torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    sampling = (
+        {"do_sample": False}
+        if temperature is None
+        else {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
+    )
+    texts = [
+        tokenizer.apply_chat_template(build_messages(r, "plain"), tokenize=False, add_generation_prompt=True)
+        for r in rows
+        for _ in range(samples)
+    ]
     responses: list[str] = []
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start : start + batch_size]
-        texts = [
-            tokenizer.apply_chat_template(
-                build_messages(r, "plain"), tokenize=False, add_generation_prompt=True
-            )
-            for r in batch
-        ]
-        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    for start in range(0, len(texts), 256):
+        enc = tokenizer(
+            texts[start : start + 256], return_tensors="pt", padding=True, add_special_tokens=False
+        )
         with torch.no_grad():
-            out = model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens)
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, **sampling)
         responses += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-    grades = grade_many(responses, [r["answer"] for r in rows])
-    return sum(g.correct for g in grades) / len(rows)
+    grades = grade_many(responses, [r["answer"] for r in rows for _ in range(samples)])
+    working = [shows_working(split_reasoning(text)[0]) for text in responses]
+    return sum(g.correct for g in grades) / len(grades), sum(working) / len(working)
+
+
+def _accuracy_line(label: str, model_dir: Path, rows: list[dict], sampling: dict) -> None:
+    greedy, _ = held_out_accuracy(model_dir, rows)
+    sampled, working = held_out_accuracy(model_dir, rows, **sampling)
+    print(
+        f"{label:<12} greedy {greedy:.3f}   sampled pass@1 {sampled:.3f}   shows working {working:.2f}",
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------- learning check
 
 
 def learning(args) -> None:
+    """SFT (recipes/tiny/sft.yaml), then GRPO (recipes/tiny/grpo.yaml); held-out accuracy before and after."""
     from r1lab.models import build_tiny_model
     from r1lab.training import GRPORecipe, SFTRecipe, load_recipe, train_grpo, train_sft
 
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="r1lab-learning-"))
     rows = held_out_rows(args.eval_problems)
+    grpo_yaml = yaml.safe_load((ROOT / "recipes/tiny/grpo.yaml").read_text())
+    sampling = {"temperature": grpo_yaml["temperature"], "top_p": grpo_yaml["top_p"], "samples": args.samples}
     sft_dir = work / "sft"
     if not (sft_dir / "model.safetensors").exists():
         base = build_tiny_model(work / "tiny")
@@ -92,27 +125,20 @@ def learning(args) -> None:
         start = time.perf_counter()
         train_sft(recipe)
         print(f"sft: {args.sft_steps} steps in {time.perf_counter() - start:.0f} s")
-    before = greedy_accuracy(sft_dir, rows)
-    print(f"greedy held-out accuracy after SFT:  {before:.3f}  ({len(rows)} problems)", flush=True)
+    print(
+        f"held-out: {len(rows)} problems; sampled at temperature {sampling['temperature']}, "
+        f"top-p {sampling['top_p']}, {args.samples} samples each"
+    )
+    _accuracy_line("cold start", sft_dir, rows, sampling)
     recipe = load_recipe(
         GRPORecipe,
         ROOT / "recipes/tiny/grpo.yaml",
-        {
-            "model_name_or_path": str(sft_dir),
-            "output_dir": str(work / "grpo"),
-            "max_steps": args.grpo_steps,
-            "per_device_train_batch_size": args.batch_size,
-            "resume_from_checkpoint": "auto",
-            "save_steps": args.save_steps,
-            "logging_steps": min(10, args.save_steps),
-        },
+        {"model_name_or_path": str(sft_dir), "output_dir": str(work / "grpo"), "max_steps": args.grpo_steps},
     )
     start = time.perf_counter()
     train_grpo(recipe)
-    elapsed = time.perf_counter() - start
-    after = greedy_accuracy(work / "grpo", rows)
-    print(f"grpo: {args.grpo_steps} steps (batch {args.batch_size}, 8 generations) in {elapsed:.0f} s")
-    print(f"greedy held-out accuracy after GRPO: {after:.3f}  (was {before:.3f})")
+    print(f"grpo: {args.grpo_steps} steps in {time.perf_counter() - start:.0f} s")
+    _accuracy_line("after GRPO", work / "grpo", rows, sampling)
     print(f"metrics: {work / 'grpo' / 'metrics.jsonl'}")
 
 
@@ -153,8 +179,6 @@ def _run_trl(model_dir: str, out: str, steps: int) -> None:
     task = dict(overrides.pop("dataset_params"))
     rows, _ = train_test_split(make_arithmetic(task.pop("num_examples"), digits=2, ops="+", seed=0), 0.1)
     dataset = Dataset.from_list([{**r, "prompt": [{"role": "user", "content": r["problem"]}]} for r in rows])
-    import yaml
-
     recipe = yaml.safe_load((ROOT / "recipes/tiny/grpo.yaml").read_text())
     rewards = recipe["rewards"]
     trl_keys = {
@@ -257,17 +281,15 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--repeats", type=int, default=2)
     p = sub.add_parser("learning")
-    p.add_argument("--sft-steps", type=int, default=350)
-    p.add_argument("--grpo-steps", type=int, default=300)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--sft-steps", type=int, default=400)
+    p.add_argument("--grpo-steps", type=int, default=30)
     p.add_argument("--eval-problems", type=int, default=300)
-    p.add_argument(
-        "--save-steps", type=int, default=100, help="checkpoint interval (evaluate one with `accuracy`)"
-    )
-    p.add_argument("--work-dir", help="reuse an SFT checkpoint / resume GRPO from here")
+    p.add_argument("--samples", type=int, default=4, help="samples per held-out problem")
+    p.add_argument("--work-dir", help="reuse an SFT checkpoint from here")
     p = sub.add_parser("accuracy")
     p.add_argument("model_dir")
     p.add_argument("--eval-problems", type=int, default=300)
+    p.add_argument("--samples", type=int, default=4)
     p = sub.add_parser("_child")
     p.add_argument("which", choices=["r1lab", "trl"])
     p.add_argument("model_dir")
@@ -279,7 +301,10 @@ def main() -> None:
     elif args.mode == "learning":
         learning(args)
     elif args.mode == "accuracy":
-        print(f"{greedy_accuracy(args.model_dir, held_out_rows(args.eval_problems)):.3f}")
+        sampling = {"temperature": 0.6, "top_p": 0.95, "samples": args.samples}
+        _accuracy_line(
+            Path(args.model_dir).name, Path(args.model_dir), held_out_rows(args.eval_problems), sampling
+        )
     else:
         _child(args)
 
