@@ -351,11 +351,17 @@ def intro(config: DemoConfig, results: dict[str, Any]) -> str:
     task = results["task"]
     styles = (
         f" {100 * config.short_trace_fraction:.0f}% of the cold-start traces give only the result line "
-        "(so 47+86=133) instead of the column working, so the cold start learns both styles and picks one at "
+        "instead of the column working, so the cold start learns both styles and picks one at "
         "random; GRPO, rewarded for the final answer alone, learns which one pays."
         if 0 < config.short_trace_fraction < 1
         else ""
     )
+    if config.quick:
+        styles += (
+            " This is the quick preset, sized to test the pipeline in about two minutes: far too small a run "
+            "for the models to learn arithmetic that carries over to unseen problems, so its accuracies say "
+            "nothing about the recipe. The full preset (the default) is the demo."
+        )
     return (
         f"The DeepSeek-R1 recipe in miniature: a {results['machine'].get('cpus')}-CPU run of every stage on "
         f"{config.digits}-digit arithmetic ({task.get('num_train', '?')} training and {task.get('num_test', '?')} "

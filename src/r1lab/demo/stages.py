@@ -217,8 +217,14 @@ def run_cold_start(config: DemoConfig, paths: Paths, report_progress: Progress) 
         layout="reasoning-answer",
         report_progress=report_progress,
     )
+    short = (
+        f" ({100 * config.short_trace_fraction:.0f}% with the result line only)"
+        if config.short_trace_fraction
+        else ""
+    )
     summary["line"] = (
-        f"SFT {config.sft_steps} steps on programmatic traces · last logged loss {_fmt(summary['final_loss'])}"
+        f"SFT {config.sft_steps} steps on programmatic traces{short} · "
+        f"last logged loss {_fmt(summary['final_loss'])}"
     )
     return summary
 
