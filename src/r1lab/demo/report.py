@@ -548,7 +548,7 @@ def _pct(value: float | None, stderr: float | None = None) -> str:
 
 
 def _share(value: float) -> str:
-    """A fraction as a percentage with its sign, for sentences (table cells carry the % in the header)."""
+    """A fraction as a percentage with a % sign, for sentences (table headers carry it for cells)."""
     return f"{_pct(value)}%"
 
 
