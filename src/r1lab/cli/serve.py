@@ -4,6 +4,8 @@ from __future__ import annotations
 
 
 def register(subparsers) -> None:
+    from r1lab.generation.server import CPU_CACHE_MEMORY_FRACTION
+
     parser = subparsers.add_parser(
         "serve",
         help="serve a local model (transformers serve, continuous batching) for r1lab generate",
@@ -17,6 +19,14 @@ def register(subparsers) -> None:
         action="store_false",
         help="serve one request at a time (continuous batching is on by default)",
     )
+    parser.add_argument(
+        "--cache-memory-fraction",
+        type=float,
+        default=None,
+        help="share of free memory the continuous-batching KV cache may take (default: "
+        f"{CPU_CACHE_MEMORY_FRACTION} without a GPU, where transformers would take 0.6; transformers' default "
+        "with one)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -26,7 +36,12 @@ def run(args) -> int:
 
     from r1lab.generation import serve_model
 
-    with serve_model(args.model_dir, port=args.port, continuous_batching=args.continuous_batching) as server:
+    with serve_model(
+        args.model_dir,
+        port=args.port,
+        continuous_batching=args.continuous_batching,
+        cache_memory_fraction=args.cache_memory_fraction,
+    ) as server:
         sys.stdout.write(
             f"serving {server.model}\n  base URL: {server.base_url}\n  model:    {server.model}\n"
             f"  try: r1lab generate --input math500 --output out.jsonl --base-url {server.base_url} "
