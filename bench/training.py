@@ -1,5 +1,6 @@
 """Training benchmarks: r1lab's overhead over TRL, and whether GRPO learns on the tiny task.
 
+    python bench/training.py                          # both of these, with their defaults
     python bench/training.py overhead [--steps 8]     # seconds per GRPO step + peak RSS: r1lab vs TRL
     python bench/training.py learning [--grpo-steps 30]   # held-out accuracy: SFT, then GRPO
     python bench/training.py accuracy MODEL_DIR        # held-out accuracy of one model
@@ -276,7 +277,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = parser.add_subparsers(dest="mode", required=True)
+    sub = parser.add_subparsers(dest="mode")
     p = sub.add_parser("overhead")
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--repeats", type=int, default=2)
@@ -296,7 +297,10 @@ def main() -> None:
     p.add_argument("out")
     p.add_argument("steps", type=int)
     args = parser.parse_args()
-    if args.mode == "overhead":
+    if args.mode is None:  # `make bench`: both benchmarks with their defaults
+        overhead(parser.parse_args(["overhead"]))
+        learning(parser.parse_args(["learning"]))
+    elif args.mode == "overhead":
         overhead(args)
     elif args.mode == "learning":
         learning(args)
