@@ -132,7 +132,8 @@ def serve_model(
     if not (path / "config.json").exists():
         raise ConfigError(f"{model_dir}: not a model directory (no config.json)")
     if cache_memory_fraction is None:
-        cache_memory_fraction = default_cache_memory_fraction()
+        if continuous_batching:  # only the paged cache needs the cap (and the torch import to decide it)
+            cache_memory_fraction = default_cache_memory_fraction()
     elif not 0 < cache_memory_fraction <= 1:
         raise ConfigError(f"cache_memory_fraction: must lie in (0, 1], got {cache_memory_fraction}")
     port = port or free_port()
