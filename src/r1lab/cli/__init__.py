@@ -21,6 +21,7 @@ logger = logging.getLogger("r1lab")
 #: Subcommand modules, in the order ``--help`` lists them: the pipeline's order.
 COMMAND_MODULES = [
     "r1lab.cli.tiny_model",
+    "r1lab.cli.model",
     "r1lab.cli.decontaminate",
     "r1lab.cli.dedup",
     "r1lab.cli.convert",
