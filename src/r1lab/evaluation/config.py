@@ -10,13 +10,12 @@ sample counts Open-R1 settled on). Every default can be overridden.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
 from r1lab.errors import ConfigError
+from r1lab.generation.config import RequestOptions
 
 #: Samples per problem when ``num_samples`` is not given, per bundled benchmark.
 DEFAULT_SAMPLES: dict[str, int] = {"aime24": 64, "aime25": 64, "amc23": 64, "math500": 4, "gsm8k": 4}
@@ -24,9 +23,13 @@ DEFAULT_SAMPLES: dict[str, int] = {"aime24": 64, "aime25": 64, "amc23": 64, "mat
 FALLBACK_SAMPLES = 4
 
 
-@dataclass
-class EvalConfig:
-    """One evaluation run: which benchmarks, which model server, how to sample, where to write."""
+@dataclass(kw_only=True)
+class EvalConfig(RequestOptions):
+    """One evaluation run: which benchmarks, which model server, how to sample, where to write.
+
+    The server, sampling, window and retry options come from ``RequestOptions`` (shared with
+    ``r1lab generate``); only the defaults DeepSeek's protocol sets differently are redeclared here.
+    """
 
     benchmarks: list[str] = field(
         default_factory=lambda: ["math500"],
@@ -36,27 +39,12 @@ class EvalConfig:
         },
     )
     output_dir: str = field(default="runs/eval", metadata={"help": "results go to OUTPUT_DIR/<benchmark>/"})
-    base_urls: list[str] = field(
-        default_factory=list,
-        metadata={"help": "OpenAI-compatible base URL(s) serving the model, e.g. http://localhost:8000/v1"},
-    )
-    model: str | None = field(
-        default=None, metadata={"help": "model name to send in requests (and to match published scores)"}
-    )
-    serve_model: str | None = field(
-        default=None,
-        metadata={
-            "help": "local model dir to serve with `transformers serve` for the run (instead of base_urls)"
-        },
-    )
     num_samples: int | None = field(
         default=None,
         metadata={
             "help": "samples per problem (default: 64 for aime24/aime25/amc23, 4 for math500/gsm8k/others)"
         },
     )
-    temperature: float = field(default=0.6, metadata={"help": "sampling temperature (DeepSeek: 0.6)"})
-    top_p: float = field(default=0.95, metadata={"help": "nucleus sampling top-p (DeepSeek: 0.95)"})
     max_tokens: int = field(
         default=32768, metadata={"help": "maximum generated tokens per sample (DeepSeek: 32768)"}
     )
@@ -66,8 +54,8 @@ class EvalConfig:
             "help": "user-turn template: 'math' (DeepSeek's step-by-step/boxed instruction), 'plain', or text with {problem}"
         },
     )
-    system_prompt: str | None = field(
-        default=None, metadata={"help": "system prompt (literal or 'r1'); DeepSeek uses none"}
+    timeout: float = field(
+        default=3600.0, metadata={"help": "seconds one request may take before it is retried"}
     )
     problem_column: str = field(
         default="problem", metadata={"help": "problem column of a non-bundled dataset"}
@@ -79,22 +67,6 @@ class EvalConfig:
     split: str = field(default="test", metadata={"help": "split of a Hugging Face dataset"})
     limit: int | None = field(
         default=None, metadata={"help": "evaluate only the first N problems of each benchmark"}
-    )
-    max_concurrent: int = field(default=64, metadata={"help": "requests in flight at once"})
-    timeout: float = field(
-        default=3600.0, metadata={"help": "seconds one request may take before it is retried"}
-    )
-    max_retries: int = field(default=5, metadata={"help": "retries of a failed request"})
-    api_key: str | None = field(default=None, metadata={"help": "bearer token (default: $OPENAI_API_KEY)"})
-    api: Literal["chat", "completions"] = field(
-        default="chat", metadata={"help": "'chat' or 'completions' API"}
-    )
-    use_n: bool = field(
-        default=False, metadata={"help": "request all samples of a problem in one request with n"}
-    )
-    extra_body: dict[str, Any] = field(
-        default_factory=dict,
-        metadata={"help": "JSON object merged into every request (e.g. seed, top_k, chat_template_kwargs)"},
     )
     grade_timeout: float = field(
         default=5.0, metadata={"help": "seconds math-verify may spend on one answer"}
@@ -109,33 +81,21 @@ class EvalConfig:
     compare: bool = field(
         default=False, metadata={"help": "print the run beside published R1-Distill scores"}
     )
-    progress: bool = field(default=True, metadata={"help": "show progress bars"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if isinstance(self.benchmarks, str):
             self.benchmarks = [self.benchmarks]
-        if isinstance(self.base_urls, str):
-            self.base_urls = [self.base_urls]
-        if isinstance(self.extra_body, str):
-            try:
-                self.extra_body = json.loads(self.extra_body)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"extra_body: not valid JSON: {exc}") from None
         self.output_dir = str(self.output_dir)
-        if self.serve_model is not None:
-            self.serve_model = str(self.serve_model)
         self.validate()
 
     def validate(self) -> None:
+        self.validate_requests()
         checks = [
             (bool(self.benchmarks), "benchmarks: give at least one benchmark"),
             (self.num_samples is None or self.num_samples >= 1, "num_samples must be >= 1"),
-            (self.max_tokens >= 1, "max_tokens must be >= 1"),
-            (self.temperature >= 0, "temperature must be >= 0"),
-            (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (self.limit is None or self.limit >= 1, "limit must be >= 1"),
             (self.grade_timeout > 0, "grade_timeout must be > 0"),
-            (isinstance(self.extra_body, dict), "extra_body must be a JSON object"),
             (
                 bool(self.base_urls) or bool(self.serve_model),
                 "give --base-url URL (with --model) or --serve-model DIR",

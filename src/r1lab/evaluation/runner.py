@@ -113,25 +113,11 @@ def evaluate_benchmark(
 
     started = time.perf_counter()
     gen_config = GenerateConfig(
+        **{**config.request_options(), "base_urls": list(base_urls), "model": model, "serve_model": None},
         output=str(out_dir / GENERATIONS_FILE),
-        base_urls=list(base_urls),
-        model=model,
         prompt_column="problem",
-        system_prompt=config.system_prompt,
-        prompt_template=config.prompt_template,
         num_generations=num_samples,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        max_tokens=config.max_tokens,
-        max_concurrent=config.max_concurrent,
-        timeout=config.timeout,
-        max_retries=config.max_retries,
-        api_key=config.api_key,
         id_column="id",
-        api=config.api,
-        use_n=config.use_n,
-        extra_body=dict(config.extra_body),
-        progress=config.progress,
     )
     check_settings(out_dir, sampling_settings(config, num_samples, model))
     stats = generate(gen_config, rows=problems)

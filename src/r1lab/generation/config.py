@@ -6,6 +6,7 @@ Every field is a command-line option (``--max-concurrent 256``) and a YAML key, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -16,16 +17,13 @@ from r1lab.errors import ConfigError
 
 
 @dataclass
-class GenerateConfig:
-    """One generation run: where prompts come from, which servers answer them, how to sample."""
+class RequestOptions:
+    """What every run that sends prompts to a server shares: servers, sampling, the window, retries.
 
-    output: str = field(metadata={"help": "output JSONL file; rerunning the same command resumes it"})
-    input: str | None = field(
-        default=None,
-        metadata={
-            "help": "bundled benchmark name (math500, aime24, ...), local JSONL/JSON/Parquet/CSV, or HF id"
-        },
-    )
+    ``GenerateConfig`` and ``EvalConfig`` both derive from it, so an option added here reaches
+    ``r1lab generate`` and ``r1lab evaluate`` alike (each may change a default by redeclaring it).
+    """
+
     base_urls: list[str] = field(
         default_factory=list,
         metadata={
@@ -35,9 +33,11 @@ class GenerateConfig:
     model: str | None = field(
         default=None, metadata={"help": "model name sent in requests (default: the server's first model)"}
     )
-    prompt_column: str = field(
-        default="problem",
-        metadata={"help": "column holding the prompt text (or a list of chat messages)"},
+    serve_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "start `transformers serve` on this local model dir (or .gguf file) for the run and stop it after"
+        },
     )
     system_prompt: str | None = field(
         default=None, metadata={"help": "system prompt, literally or by name ('r1'); none by default"}
@@ -49,9 +49,8 @@ class GenerateConfig:
             "step-by-step/boxed instruction), 'plain', or literal text"
         },
     )
-    num_generations: int = field(default=1, metadata={"help": "generations per row"})
-    temperature: float = field(default=0.6, metadata={"help": "sampling temperature"})
-    top_p: float = field(default=0.95, metadata={"help": "nucleus sampling top-p"})
+    temperature: float = field(default=0.6, metadata={"help": "sampling temperature (DeepSeek: 0.6)"})
+    top_p: float = field(default=0.95, metadata={"help": "nucleus sampling top-p (DeepSeek: 0.95)"})
     max_tokens: int = field(default=8192, metadata={"help": "maximum completion tokens per generation"})
     max_concurrent: int = field(
         default=64, metadata={"help": "requests in flight at once, over all servers (the sliding window)"}
@@ -70,12 +69,6 @@ class GenerateConfig:
     api_key: str | None = field(
         default=None, metadata={"help": "bearer token for the servers (default: $OPENAI_API_KEY, if set)"}
     )
-    id_column: str | None = field(
-        default=None,
-        metadata={
-            "help": "column holding a unique row id (default: the 'id' column if any, else a hash of the prompt)"
-        },
-    )
     api: Literal["chat", "completions"] = field(
         default="chat",
         metadata={
@@ -86,22 +79,12 @@ class GenerateConfig:
         default=False,
         metadata={"help": "ask for all generations of a row in one request with n (prefix-cache friendly)"},
     )
-    shard_index: int = field(default=0, metadata={"help": "this job's shard, 0 <= i < num_shards"})
-    num_shards: int = field(
-        default=1, metadata={"help": "split the input into this many shards by a hash of the row id"}
-    )
-    serve_model: str | None = field(
-        default=None,
-        metadata={"help": "start `transformers serve` on this local model dir for the run and stop it after"},
-    )
     extra_body: dict[str, Any] = field(
         default_factory=dict,
         metadata={
             "help": "JSON object merged into every request body (e.g. stop, seed, chat_template_kwargs)"
         },
     )
-    split: str = field(default="train", metadata={"help": "split of a Hugging Face dataset input"})
-    limit: int | None = field(default=None, metadata={"help": "only the first N rows of the (sharded) input"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
 
     def __post_init__(self) -> None:
@@ -114,19 +97,14 @@ class GenerateConfig:
                 raise ConfigError(f"extra_body: not valid JSON: {exc}") from None
         if not isinstance(self.extra_body, dict):
             raise ConfigError("extra_body: must be a JSON object")
-        self.output = str(self.output)
-        if self.input is not None:
-            self.input = str(self.input)
         if self.serve_model is not None:
             self.serve_model = str(self.serve_model)
         if self.api_key is None:
             self.api_key = os.environ.get("OPENAI_API_KEY")
-        self.validate()
 
-    def validate(self) -> None:
-        """Reject bad values before any work starts; the message says which option and why."""
+    def validate_requests(self) -> None:
+        """Reject bad request options before any work starts; the message says which option and why."""
         checks = [
-            (self.num_generations >= 1, "num_generations must be >= 1"),
             (self.max_concurrent >= 1, "max_concurrent must be >= 1"),
             (self.max_tokens >= 1, "max_tokens must be >= 1"),
             (self.timeout > 0, "timeout must be > 0"),
@@ -134,9 +112,65 @@ class GenerateConfig:
             (self.backoff_base >= 0 and self.backoff_max >= 0, "backoff_base and backoff_max must be >= 0"),
             (self.temperature >= 0, "temperature must be >= 0"),
             (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
+            (self.api in ("chat", "completions"), "api must be 'chat' or 'completions'"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        for url in self.base_urls:
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(f"base_url {url!r} must start with http:// or https://")
+        if self.base_urls and self.serve_model:
+            raise ConfigError("give either base_urls or serve_model, not both")
+
+    def request_options(self) -> dict[str, Any]:
+        """This run's shared options as keyword arguments (to derive a GenerateConfig from an EvalConfig)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(RequestOptions)}
+
+
+@dataclass(kw_only=True)
+class GenerateConfig(RequestOptions):
+    """One generation run: where prompts come from, which servers answer them, how to sample."""
+
+    output: str = field(metadata={"help": "output JSONL file; rerunning the same command resumes it"})
+    input: str | None = field(
+        default=None,
+        metadata={
+            "help": "bundled benchmark name (math500, aime24, ...), local JSONL/JSON/Parquet/CSV, or HF id"
+        },
+    )
+    prompt_column: str = field(
+        default="problem",
+        metadata={"help": "column holding the prompt text (or a list of chat messages)"},
+    )
+    num_generations: int = field(default=1, metadata={"help": "generations per row"})
+    id_column: str | None = field(
+        default=None,
+        metadata={
+            "help": "column holding a unique row id (default: the 'id' column if any, else a hash of the prompt)"
+        },
+    )
+    shard_index: int = field(default=0, metadata={"help": "this job's shard, 0 <= i < num_shards"})
+    num_shards: int = field(
+        default=1, metadata={"help": "split the input into this many shards by a hash of the row id"}
+    )
+    split: str = field(default="train", metadata={"help": "split of a Hugging Face dataset input"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N rows of the (sharded) input"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.output = str(self.output)
+        if self.input is not None:
+            self.input = str(self.input)
+        self.validate()
+
+    def validate(self) -> None:
+        """Reject bad values before any work starts; the message says which option and why."""
+        self.validate_requests()
+        checks = [
+            (self.num_generations >= 1, "num_generations must be >= 1"),
             (self.num_shards >= 1, "num_shards must be >= 1"),
             (0 <= self.shard_index < self.num_shards, "shard_index must be in [0, num_shards)"),
-            (self.api in ("chat", "completions"), "api must be 'chat' or 'completions'"),
             (self.limit is None or self.limit >= 0, "limit must be >= 0"),
             (bool(self.output), "output is required"),
         ]
@@ -145,11 +179,6 @@ class GenerateConfig:
                 raise ConfigError(message)
         if self.output.endswith(".parquet"):
             raise ConfigError("output must be a .jsonl file (appended row by row, so a crash loses nothing)")
-        for url in self.base_urls:
-            if not url.startswith(("http://", "https://")):
-                raise ConfigError(f"base_url {url!r} must start with http:// or https://")
-        if self.base_urls and self.serve_model:
-            raise ConfigError("give either base_urls or serve_model, not both")
 
     @property
     def output_path(self) -> Path:
