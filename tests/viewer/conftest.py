@@ -229,13 +229,8 @@ def synthetic_details(
         skill = rng.random()
         for _ in range(samples):
             size = rng.randint(min_chars, max_chars)
-            words = []
-            length = 0
-            while length < size:
-                word = rng.choice(WORDS)
-                words.append(word)
-                length += len(word) + 1
-            body = "<think>\n" + " ".join(words) + "\n</think>\n\n"
+            words = rng.choices(WORDS, k=size // 5)  # ~6 characters a word with its space
+            body = "<think>\n" + " ".join(words)[:size] + "\n</think>\n\n"
             roll = rng.random()
             if roll < skill:
                 answer, ok, st, reason = gold, True, "ok", "stop"

@@ -259,7 +259,8 @@
     return [text.slice(0, cut), text.slice(cut)];
   }
   function trace(text, reasoning, s) {
-    const [thought, answer] = split(text, reasoning);
+    const [thought, rest] = split(text, reasoning);
+    const answer = rest.trim();
     const out = el('div', {class: 'trace-body'});
     if (thought) {
       out.append(el('details', {class: 'reasoning'},
