@@ -149,7 +149,7 @@ def test_compare_counts_flips_and_links_them_into_the_viewers(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "difference B - A: +47.5 points, 95% CI [" in out
-    assert "B higher on 10 problems, A higher on 1, 9 tied" in out
+    assert "B higher on 10, A higher on 1, tied on 9 of 20 problems" in out
     assert f"{run_b}/math500/viewer.html#problem=p0" in out
     page = (tmp_path / "cmp.html").read_text()
     assert (

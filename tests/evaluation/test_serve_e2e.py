@@ -183,22 +183,4 @@ def test_compare_two_checkpoints_served_by_transformers_serve(tmp_path, tiny_ser
     assert low <= saved["difference"] <= high
     for flip in saved["to_b"] + saved["to_a"]:
         assert f"viewer.html#problem={flip['id']}" in out
-    # a run with other sampling settings is refused
-    assert (
-        main(
-            [
-                "evaluate",
-                *common,
-                "--temperature",
-                "1.0",
-                "--base-url",
-                tiny_server.base_url,
-                "--model",
-                tiny_server.model,
-                "--output-dir",
-                str(tmp_path / "hot"),
-            ]
-        )
-        == 0
-    )
-    assert main(["compare", str(run_a), str(tmp_path / "hot")]) == 2
+    assert (run_a / "digits" / "viewer.html").is_file() and (run_b / "digits" / "viewer.html").is_file()

@@ -121,6 +121,7 @@ def test_viewer_filters_search_and_lazy_samples(browser, big_run):
     assert expanded > dom["text"] + 9_000  # the one opened trace (10-20k characters) is now shown
     assert expanded < dom["text"] + 25_000  # and no other
     browser.js("document.querySelector('details.reasoning summary').click()")
+    browser.js("window.scrollTo(0, 0)")
     browser.screenshot(ARTIFACTS / "viewer_sample.png")
 
 

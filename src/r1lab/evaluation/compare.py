@@ -284,7 +284,7 @@ def summary_lines(c: Comparison) -> list[str]:
         f"difference B - A: {_points(c.difference)} points, {int(100 * c.confidence)}% CI "
         f"[{_points(low)}, {_points(high)}] (paired bootstrap over {c.num_problems} problems, "
         f"{c.resamples:,} resamples{se})",
-        f"sign test: B higher on {c.b_better} problems, A higher on {c.a_better}, {c.ties} tied: "
+        f"sign test: B higher on {c.b_better}, A higher on {c.a_better}, tied on {c.ties} of {c.num_problems} problems: "
         f"p = {c.sign_p:.3g} (two-sided exact; McNemar's test when there is one sample per problem)",
         f"verdict: {c.verdict()}",
     ]

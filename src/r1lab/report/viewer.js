@@ -114,7 +114,9 @@
     for (const p of P) for (const s of p.s) { counts[s.o] = (counts[s.o] || 0) + 1; samples++; }
     const summary = document.getElementById('summary');
     summary.append(el('span', {}, `${fmt(P.length)} problems, ${fmt(samples)} samples: `));
-    for (const [o, n] of Object.entries(counts)) {
+    const order = Object.keys(LABEL);
+    const sorted = Object.entries(counts).sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
+    for (const [o, n] of sorted) {
       summary.append(el('span', {class: 'badge o-' + o, title: 'samples'}, `${LABEL[o] || o} ${fmt(n)}`), ' ');
     }
   }
