@@ -113,3 +113,40 @@ def test_evaluation_writes_the_budget_curve_parquet_and_viewer(tmp_path, replay_
     assert (
         page.count('type="application/x-r1-gzip"') == 6 and "https://" not in page and "http://" not in page
     )
+
+
+def test_report_from_dir_adds_budget_viewer_and_parquet_to_an_older_run(tmp_path):
+    """A run written before these files existed (no ``budget`` in results.json) re-renders with them."""
+    from r1lab.evaluation.reporting import report_from_dir
+
+    details = [
+        {
+            "id": f"p{i}",
+            "problem": f"q{i}",
+            "gold": "1",
+            "generations": ["\\boxed{1}", "\\boxed{2}"],
+            "extracted": ["1", "2"],
+            "correct": [True, False],
+            "grade_status": ["ok", "ok"],
+            "clusters": [0, 1],
+            "finish_reasons": ["stop", "length"],
+            "completion_tokens": [TOKENS[0][i], 1000],
+        }
+        for i in range(2)
+    ]
+    (tmp_path / "details.jsonl").write_text("".join(json.dumps(d) + "\n" for d in details))
+    results = {
+        "benchmark": "toy",
+        "model": "m",
+        "num_problems": 2,
+        "num_samples": 2,
+        "sampling": {"temperature": 0.6, "top_p": 0.95, "max_tokens": 1000, "prompt_template": "{problem}"},
+        "metrics": {"pass@1": 0.5, "pass@1_stderr": 0.0},
+    }
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    paths = report_from_dir(tmp_path)
+    assert paths["budget"].exists() and paths["viewer"].exists() and paths["parquet"].exists()
+    markdown = (tmp_path / "report.md").read_text()
+    # p0's correct sample is 100 tokens long, p1's 300: half the score by 100, all of it by 300
+    assert "| 64 | 0.0 |" in markdown and "| 128 | 25.0 |" in markdown and "| 512 | 50.0 |" in markdown
+    assert "50% of it by 100, 90% of it by 300, 100% of it by 300 tokens" in markdown
