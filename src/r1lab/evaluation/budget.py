@@ -151,7 +151,10 @@ def plot_budget(
     curve = budget.get("curve") or []
     limit = budget.get("max_tokens")
     unit = budget.get("unit", "tokens")
-    top = max([limit or 0, *(float(v) for v in lengths), 1])
+    longest = max([*(float(v) for v in lengths), 1.0])
+    # The limit is drawn only when in range: a 32k limit beside 500-token answers would squash both panels.
+    limit_in_range = bool(limit) and limit <= 1.25 * longest
+    top = max(longest, limit if limit_in_range else 0)
     if curve:
         xs = [0] + [b for b, _ in curve] + [top]
         ys = [0.0] + [100 * v for _, v in curve] + [100 * curve[-1][1]]
@@ -160,9 +163,12 @@ def plot_budget(
     else:
         left.text(0.5, 0.5, "no correct samples", ha="center", va="center", transform=left.transAxes)
     for row in budget.get("table") or []:
-        left.plot(row["max_tokens"], 100 * row["pass@1"], "o", color="#0969da", markersize=3)
-    if limit:
+        if row["max_tokens"] <= top:
+            left.plot(row["max_tokens"], 100 * row["pass@1"], "o", color="#0969da", markersize=3)
+    if limit_in_range:
         left.axvline(limit, color="#bf8700", linewidth=1.2, label=f"max_tokens {limit:,}")
+    elif limit:
+        left.plot([], [], " ", label=f"max_tokens {limit:,}, off scale")
     left.set_xlim(0, top * 1.02)
     left.set_ylim(0, max(5.0, *(100 * v for _, v in curve)) * 1.1 if curve else 100)
     left.set_xlabel(f"token budget ({unit})")
@@ -180,7 +186,7 @@ def plot_budget(
             label = f"{name} ({len(data)}, median {sorted(data)[len(data) // 2]:,.0f})"
             right.hist(data, bins=edges, color=color, alpha=0.45, label=label)
             right.hist(data, bins=edges, color=color, histtype="step", linewidth=1.2)
-    if limit:
+    if limit_in_range:
         right.axvline(limit, color="#bf8700", linewidth=1.2)
     if not values:
         right.text(0.5, 0.5, "no responses", ha="center", va="center", transform=right.transAxes)
