@@ -190,14 +190,14 @@ def write_benchmark_report(
 
 
 def _write_viewer(out_dir: Path, results: Mapping[str, Any], details: Sequence[Mapping[str, Any]]) -> Path:
-    from r1lab.evaluation.samples import VIEWER_FILE, _header, viewer_problem
+    from r1lab.evaluation.samples import VIEWER_FILE, viewer_header, viewer_problem
     from r1lab.report.viewer import write_viewer
 
     return write_viewer(
         out_dir / VIEWER_FILE,
         [viewer_problem(d) for d in details],
         title=f"{results['benchmark']}: {results.get('model') or 'model'} (traces)",
-        header=_header(results),
+        header=viewer_header(results),
     )
 
 

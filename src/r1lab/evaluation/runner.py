@@ -185,7 +185,7 @@ def evaluate_benchmark(
 
     write_benchmark_report(out_dir, results, details)
     logger.info(
-        "%s: pass@1 %.1f%% (± %.1f) over %d problems; results in %s",
+        "%s: pass@1 %.1f%% (± %.1f) over %d problems; results in %s, traces in viewer.html",
         name,
         100 * results["metrics"]["pass@1"],
         100 * results["metrics"].get("pass@1_stderr", 0.0),

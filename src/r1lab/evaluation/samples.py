@@ -206,7 +206,7 @@ def write_viewer_for(
                 f"no 'generations' column; the row has: {', '.join(row)}", path=str(source), row=number
             )
         problems.append(viewer_problem(row, answer_column=answer_column))
-    header = _header(results) if results else {}
+    header = viewer_header(results) if results else {}
     page_title = title or (
         f"{results['benchmark']}: {results.get('model') or 'model'}" if results else source.name
     )
@@ -214,7 +214,7 @@ def write_viewer_for(
     return write_viewer(output, problems, title=page_title, header=header)
 
 
-def _header(results: Mapping[str, Any]) -> dict[str, str]:
+def viewer_header(results: Mapping[str, Any]) -> dict[str, str]:
     """The settings a reader of traces wants at hand: model, sampling, score."""
     sampling = results.get("sampling") or {}
     metrics = results.get("metrics") or {}
