@@ -65,3 +65,15 @@ def test_leaderboard_cli(tmp_path, capsys):
     assert "20.0 ± 5.0" in capsys.readouterr().out
     assert (tmp_path / "b.html").exists()
     assert main(["leaderboard", str(tmp_path / "missing")]) == 2
+
+
+def test_leaderboard_marks_noise_from_standard_errors_without_details(tmp_path):
+    # no details.jsonl: the unpaired test. 40 vs 45 with se 3 each: |5| <= 1.96 * sqrt(18) = 8.3 -> within
+    # noise; 30 vs 45 with se 2 and 3: |15| > 1.96 * sqrt(13) = 7.1 -> a real difference.
+    best = _write_run(tmp_path, "best", "m1", {"math500": (0.45, 0.03)})
+    close = _write_run(tmp_path, "close", "m2", {"math500": (0.40, 0.03)})
+    far = _write_run(tmp_path, "far", "m3", {"math500": (0.30, 0.02)})
+    lines = build_leaderboard([best, close, far]).splitlines()
+    assert lines[2].startswith("| best | m1 | 45.0 ± 3.0 |")
+    assert lines[3].startswith("| close | m2 | 40.0 ± 3.0 ≈ |")
+    assert lines[4].startswith("| far | m3 | 30.0 ± 2.0 |")

@@ -32,8 +32,39 @@ def _check_run(tmp_path, results, endpoint_prefix):
             assert all(reason in ("stop", "length") for reason in d["finish_reasons"])
         truncated = sum(reason == "length" for d in details for reason in d["finish_reasons"])
         assert r["metrics"]["truncation_rate"] == pytest.approx(truncated / 6)
-        for name in ("results.json", "report.md", "report.html", "length_hist.png"):
+        for name in (
+            "results.json",
+            "report.md",
+            "report.html",
+            "length_hist.png",
+            "budget.png",
+            "viewer.html",
+        ):
             assert (out / name).stat().st_size > 0
+        # the budget curve ends at the run's pass@1 and its table at the run's max_tokens
+        budget = r["budget"]
+        assert budget["table"][-1] == {"max_tokens": 12, "pass@1": pytest.approx(r["metrics"]["pass@1"])}
+        assert (
+            budget["length_by_outcome"]["correct"]["count"]
+            + budget["length_by_outcome"]["incorrect"]["count"]
+            == 6
+        )
+        # the per-sample Parquet opens with datasets and matches details.jsonl
+        import datasets
+
+        ds = datasets.load_dataset("parquet", data_files=str(out / "details.parquet"), split="train")
+        assert len(ds) == 6
+        assert ds["completion_tokens"] == [n for d in details for n in d["completion_tokens"]]
+        assert ds["finish_reason"] == [f for d in details for f in d["finish_reasons"]]
+        assert all(
+            (o == "truncated") == (f == "length" and not c)
+            for o, f, c in zip(ds["outcome"], ds["finish_reason"], ds["correct"], strict=True)
+        )
+        page = (out / "viewer.html").read_text()
+        assert (
+            page.count('type="application/x-r1-gzip"') == 3
+            and "viewer.html" in (out / "report.html").read_text()
+        )
 
 
 def test_evaluate_cli_against_a_running_transformers_serve(tmp_path, tiny_server, tiny_model_dir, capsys):
@@ -82,3 +113,74 @@ def test_evaluate_serves_the_tiny_model_for_the_run(tmp_path, tiny_model_dir):
         progress=False,
     )
     _check_run(tmp_path, evaluate(config), "transformers serve")
+
+
+@pytest.mark.slow
+def test_compare_two_checkpoints_served_by_transformers_serve(tmp_path, tiny_server, tiny_model_dir, capsys):
+    """Two checkpoints (the tiny model and one with other random weights), each through a real server.
+
+    Random byte models rarely say a lone digit, but over 12 problems x 4 samples of 24 tokens they
+    do now and then, so some problems flip; whatever flips, `r1lab compare` must list exactly the
+    problems whose pass rates differ in the two details.jsonl files.
+    """
+    from r1lab.models import build_tiny_model
+    from r1lab.models.config import TinyModelConfig
+
+    other = build_tiny_model(tmp_path / "other-checkpoint", TinyModelConfig(seed=1))
+    data = tmp_path / "digits.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"problem": f"Problem {i}: say the digit {i % 10}.", "answer": str(i % 10)}) + "\n"
+            for i in range(12)
+        )
+    )
+    common = [
+        "--benchmark",
+        str(data),
+        "--num-samples",
+        "4",
+        "--max-tokens",
+        "24",
+        "--no-progress",
+        "--tokenizer",
+        str(tiny_model_dir),
+    ]
+    run_a, run_b = tmp_path / "a", tmp_path / "b"
+    assert (
+        main(
+            [
+                "evaluate",
+                *common,
+                "--base-url",
+                tiny_server.base_url,
+                "--model",
+                tiny_server.model,
+                "--output-dir",
+                str(run_a),
+            ]
+        )
+        == 0
+    )
+    assert main(["evaluate", *common, "--serve-model", str(other), "--output-dir", str(run_b)]) == 0
+    capsys.readouterr()
+    assert (
+        main(["compare", str(run_a), str(run_b), "--max-flips", "100", "--json", str(tmp_path / "c.json")])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "difference B - A:" in out and "95% CI [" in out and "sign test:" in out
+
+    def rates(run):
+        rows = [json.loads(line) for line in (run / "digits" / "details.jsonl").read_text().splitlines()]
+        return {r["id"]: sum(r["correct"]) / len(r["correct"]) for r in rows}
+
+    ra, rb = rates(run_a), rates(run_b)
+    (saved,) = json.loads((tmp_path / "c.json").read_text())
+    assert {f["id"] for f in saved["to_b"]} == {i for i in ra if rb[i] > ra[i]}
+    assert {f["id"] for f in saved["to_a"]} == {i for i in ra if ra[i] > rb[i]}
+    assert saved["difference"] == pytest.approx(sum(rb.values()) / 12 - sum(ra.values()) / 12)
+    low, high = saved["interval"]
+    assert low <= saved["difference"] <= high
+    for flip in saved["to_b"] + saved["to_a"]:
+        assert f"viewer.html#problem={flip['id']}" in out
+    assert (run_a / "digits" / "viewer.html").is_file() and (run_b / "digits" / "viewer.html").is_file()

@@ -32,6 +32,8 @@ COMMAND_MODULES = [
     "r1lab.cli.grpo",
     "r1lab.cli.evaluate",
     "r1lab.cli.leaderboard",
+    "r1lab.cli.compare",
+    "r1lab.cli.view",
     "r1lab.cli.demo",
 ]
 

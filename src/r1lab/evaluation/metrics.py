@@ -34,6 +34,7 @@ __all__ = [
     "pass_at_k",
     "pass_at_k_mean",
     "percentile",
+    "sample_outcome",
     "standard_error",
     "truncation_rate",
 ]
@@ -206,3 +207,27 @@ def summarize(
     if finish_reasons is not None:
         metrics["truncation_rate"] = truncation_rate(finish_reasons)
     return {key: value for key, value in metrics.items() if value is not None}
+
+
+#: Every outcome a sample can have, in the order the viewer and reports list them.
+OUTCOMES = ("correct", "wrong", "no_answer", "truncated", "timeout", "unparseable_gold", "error")
+
+
+def sample_outcome(correct: bool, status: str | None, finish_reason: str | None) -> str:
+    """One sample's outcome for people: why it scored what it scored.
+
+    ``status`` is the grader's ``grade_status`` (ok / no_answer / timeout / unparseable_gold /
+    error); "truncated" is not a grade but the server's ``finish_reason == "length"``, and it
+    explains a wrong or missing answer better than the grade does, so it wins over them. A gold
+    that cannot be read makes the sample neither right nor wrong; a correct answer is correct
+    even when the response was cut off after it.
+    """
+    if status == "unparseable_gold":
+        return "unparseable_gold"
+    if correct:
+        return "correct"
+    if finish_reason == "length":
+        return "truncated"
+    if status in ("no_answer", "timeout", "error"):
+        return status
+    return "wrong"

@@ -1,4 +1,4 @@
-"""The per-benchmark report: report.md, report.html and the response-length histogram.
+"""The per-benchmark report: report.md, report.html, the plots, details.parquet and the trace viewer.
 
 Built from results.json and details.jsonl alone, so ``write_benchmark_report`` can re-render a
 finished run (e.g. after a change to the templates) without generating or grading anything.
@@ -59,11 +59,31 @@ def settings_rows(results: Mapping[str, Any]) -> list[list[str]]:
     return rows
 
 
+def budget_rows(budget: Mapping[str, Any]) -> list[list[str]]:
+    """(budget, pass@1) rows of the results.json ``budget.table``."""
+    return [[fmt_number(row["max_tokens"]), percent(row["pass@1"])] for row in budget.get("table") or []]
+
+
+def _budget_of(results: Mapping[str, Any], details: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """results.json's budget object; computed from details for runs written before it existed."""
+    from r1lab.evaluation.budget import budget_results
+
+    if results.get("budget"):
+        return dict(results["budget"])
+    return budget_results(
+        [d.get("completion_tokens") or [0] * len(d["correct"]) for d in details],
+        [d["correct"] for d in details],
+        results["sampling"].get("max_tokens"),
+    )
+
+
 def write_benchmark_report(
     out_dir: str | os.PathLike, results: Mapping[str, Any], details: Sequence[Mapping[str, Any]]
 ) -> dict[str, Path]:
-    """Write report.md, report.html and length_hist.png into ``out_dir``; returns their paths."""
+    """Write report.md/.html, length_hist.png, budget.png, details.parquet and viewer.html; returns paths."""
+    from r1lab.evaluation.budget import BUDGET_PLOT_FILE, plot_budget
     from r1lab.evaluation.published import compare_rows, compare_table, load_published, match_model
+    from r1lab.evaluation.samples import DETAILS_PARQUET_FILE, VIEWER_FILE, write_details_parquet
     from r1lab.report.plots import plot_length_histogram
 
     out_dir = Path(out_dir)
@@ -80,6 +100,26 @@ def write_benchmark_report(
         max_tokens=results["sampling"]["max_tokens"],
         unit=(results.get("response_length") or {}).get("unit", "tokens"),
     )
+    budget = _budget_of(results, details)
+    budget_png = None
+    if len(correct) == len(lengths):
+        budget_png = plot_budget(
+            budget,
+            lengths,
+            correct,
+            out_dir / BUDGET_PLOT_FILE,
+            title=f"Accuracy against token budget, {title}",
+        )
+    parquet = write_details_parquet(out_dir / DETAILS_PARQUET_FILE, details)
+    viewer = _write_viewer(out_dir, results, details)
+    reach = ", ".join(
+        f"{k} of it by {fmt_number(v)}" for k, v in (budget.get("tokens_to_reach") or {}).items() if v
+    )
+    budget_note = (
+        "pass@1 had generation stopped at each budget, read off this run: a sample counts at budget B "
+        "when it is correct and finished within B tokens."
+        + (f" The run reaches {reach} tokens." if reach else "")
+    )
 
     settings = settings_rows(results)
     metrics = metric_rows(results)
@@ -94,6 +134,16 @@ def write_benchmark_report(
             "",
         ]
     md += ["## Response length", "", f"![response length histogram]({HISTOGRAM_FILE})", ""]
+    md += ["## Accuracy against token budget", "", budget_note, ""]
+    md += [markdown_table(["budget (tokens)", "pass@1"], budget_rows(budget), {0, 1}), ""]
+    if budget_png:
+        md += [f"![accuracy against token budget]({BUDGET_PLOT_FILE})", ""]
+    md += [
+        "## Traces",
+        "",
+        f"Every sample, filterable: [{VIEWER_FILE}]({VIEWER_FILE}); per-sample rows: `{DETAILS_PARQUET_FILE}`.",
+        "",
+    ]
     if match_model(results.get("model")):
         md += ["## Published scores", "", compare_table([dict(results)]), ""]
     report_md = out_dir / "report.md"
@@ -110,6 +160,17 @@ def write_benchmark_report(
     page.heading("Response length").image(
         hist, caption="Response length in tokens, correct and incorrect samples stacked."
     )
+    page.heading("Accuracy against token budget").paragraph(budget_note, "note")
+    page.table(["budget (tokens)", "pass@1"], budget_rows(budget), numeric_columns={0, 1})
+    if budget_png:
+        page.image(
+            budget_png,
+            caption="Left: pass@1 at each budget (exact steps). Right: length of correct and incorrect samples.",
+        )
+    page.heading("Traces").raw(
+        f'<p>Every sample, with filters and search: <a href="{VIEWER_FILE}">{VIEWER_FILE}</a> '
+        f"(next to this file). Per-sample rows: <code>{DETAILS_PARQUET_FILE}</code>.</p>"
+    )
     if match_model(results.get("model")):
         headers, rows = compare_rows([dict(results)])
         page.heading("Published scores").table(headers, rows, numeric_columns=set(range(3, len(headers))))
@@ -118,7 +179,26 @@ def write_benchmark_report(
                 f"{source['label']}: {source['citation']} {source['url']} ({source['protocol']})", "note"
             )
     report_html = page.write(out_dir / "report.html", footer=f"r1lab {results.get('r1lab_version', '')}")
-    return {"markdown": report_md, "html": report_html, "histogram": hist}
+    return {
+        "markdown": report_md,
+        "html": report_html,
+        "histogram": hist,
+        "budget": budget_png,
+        "parquet": parquet,
+        "viewer": viewer,
+    }
+
+
+def _write_viewer(out_dir: Path, results: Mapping[str, Any], details: Sequence[Mapping[str, Any]]) -> Path:
+    from r1lab.evaluation.samples import VIEWER_FILE, viewer_header, viewer_problem
+    from r1lab.report.viewer import write_viewer
+
+    return write_viewer(
+        out_dir / VIEWER_FILE,
+        [viewer_problem(d) for d in details],
+        title=f"{results['benchmark']}: {results.get('model') or 'model'} (traces)",
+        header=viewer_header(results),
+    )
 
 
 def report_from_dir(out_dir: str | os.PathLike) -> dict[str, Path]:

@@ -9,7 +9,9 @@ the files in ``OUTPUT_DIR/<benchmark>/``:
 - ``generations.jsonl``   the engine's resumable output (plus ``.stats.json``/``.failed.jsonl``)
 - ``details.jsonl``       one row per problem: samples, extracted answers, verdicts, tokens
 - ``results.json``        settings and the ``metrics`` object (fractions in [0, 1])
-- ``report.md`` / ``report.html`` and ``length_hist.png``
+- ``report.md`` / ``report.html``, ``length_hist.png`` and ``budget.png`` (accuracy against budget)
+- ``details.parquet``     one row per sample (``datasets.load_dataset("parquet", ...)`` opens it)
+- ``viewer.html``         the trace viewer: every sample, filterable, self-contained
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from r1lab import __version__
 from r1lab.data.io import read_jsonl, write_json, write_jsonl
 from r1lab.errors import R1labError
 from r1lab.evaluation import metrics as M
+from r1lab.evaluation.budget import budget_results
 from r1lab.evaluation.config import EvalConfig, benchmark_dir_name
 from r1lab.evaluation.lengths import count_tokens, tokenizer_candidates
 from r1lab.prompts import resolve_system_prompt, resolve_template
@@ -182,7 +185,7 @@ def evaluate_benchmark(
 
     write_benchmark_report(out_dir, results, details)
     logger.info(
-        "%s: pass@1 %.1f%% (± %.1f) over %d problems; results in %s",
+        "%s: pass@1 %.1f%% (± %.1f) over %d problems; results in %s, traces in viewer.html",
         name,
         100 * results["metrics"]["pass@1"],
         100 * results["metrics"].get("pass@1_stderr", 0.0),
@@ -382,6 +385,7 @@ def build_results(
         "metrics": metrics,
         "breakdown": breakdowns,
         "response_length": {**M.length_stats(lengths), "unit": "tokens", "source": length_source},
+        "budget": budget_results([d["completion_tokens"] for d in details], correct, config.max_tokens),
         "grade_status": dict(statuses),
         **dict(timings),
         "generation": dict(generation_stats) if generation_stats else None,
