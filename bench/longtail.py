@@ -181,10 +181,19 @@ def real_client(
         f"\n### {name}: {problems} problems x {samples} samples, {slots} slots, seed {seed}, prior drift {drift}"
     )
     print(f"lower bound {bound:.2f} s (time-compressed: {token_time * 1e6:.0f} us/token)")
-    print("\n| schedule | makespan (s) | / lower bound | / FIFO |")
-    print("|---|---|---|---|")
+    prior_means = {f"p{p}": statistics.mean(row) for p, row in enumerate(before)}
+    sim_bound = lower_bound(lengths, slots)
+    sim = {
+        label: simulate(lengths, slots, label, prior_means if label == "prior" else None) / sim_bound
+        for label in results
+    }
+    print("\n| schedule | makespan (s) | / lower bound | / FIFO | simulated, same lengths: / bound, / FIFO |")
+    print("|---|---|---|---|---|")
     for label, t in results.items():
-        print(f"| {label} | {t:.2f} | {t / bound:.3f} | {t / results['fifo']:.3f} |")
+        print(
+            f"| {label} | {t:.2f} | {t / bound:.3f} | {t / results['fifo']:.3f} "
+            f"| {sim[label]:.3f}, {sim[label] / sim['fifo']:.3f} |"
+        )
     return results, bound
 
 

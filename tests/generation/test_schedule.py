@@ -121,6 +121,11 @@ def test_prior_is_read_from_generations_details_or_an_evaluation_dir(tmp_path):
     assert load_length_prior(tmp_path / "eval", output=tmp_path / "new" / "aime24" / "generations.jsonl") == {
         "7": 6.0
     }
+    # a benchmark the earlier evaluation did not run: no prior (auto then learns as it goes)
+    assert (
+        load_length_prior(tmp_path / "eval", output=tmp_path / "new" / "aime25" / "x.jsonl", required=False)
+        == {}
+    )
     no_counts = tmp_path / "old.jsonl"  # an older output without per-generation counts: text length
     no_counts.write_text(json.dumps({"id": "a", "generations": ["x" * 400, "x" * 800]}) + "\n")
     assert load_length_prior(no_counts) == {"a": 150.0}

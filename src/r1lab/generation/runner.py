@@ -113,7 +113,10 @@ async def agenerate(config: GenerateConfig, rows: Any = None) -> GenerationStats
 
 def _order_by_prior(config: GenerateConfig, plan) -> None:
     """Longest-expected rows first (``schedule.prior_order``); the window then sends them in this order."""
-    prior = load_length_prior(config.length_prior, config.output)
+    prior = load_length_prior(config.length_prior, config.output, required=config.schedule == "prior")
+    if not prior:  # a directory without this benchmark: 'auto' learns lengths as it goes instead
+        config.length_prior = None
+        return
     ids = [plan.ids[i] for i in plan.selected]
     known = sum(row_id in prior for row_id in ids)
     plan.selected = [plan.selected[i] for i in prior_order(ids, prior)]

@@ -101,9 +101,21 @@ def prior_file(path: str | Path, output: str | Path | None = None) -> Path:
     )
 
 
-def load_length_prior(path: str | Path, output: str | Path | None = None) -> dict[str, float]:
-    """Row id -> mean completion length, from an earlier run's output (see ``prior_file``)."""
-    file = prior_file(path, output)
+def load_length_prior(
+    path: str | Path, output: str | Path | None = None, *, required: bool = True
+) -> dict[str, float]:
+    """Row id -> mean completion length, from an earlier run's output (see ``prior_file``).
+
+    With ``required=False`` a directory without a lengths file for this output (an evaluation
+    that did not run this benchmark) gives an empty prior and a warning instead of an error.
+    """
+    try:
+        file = prior_file(path, output)
+    except ConfigError as exc:
+        if required or not Path(path).is_dir():
+            raise
+        logger.warning("%s; this run goes without a length prior", exc)
+        return {}
     prior: dict[str, float] = {}
     with file.open("rb") as f:
         for number, raw in enumerate(f, start=1):
