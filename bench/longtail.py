@@ -161,7 +161,7 @@ def real_client(
     name: str, problems: int, samples: int, slots: int, token_time: float, drift: float, seed: int, tmp: str
 ):
     lengths, before = workload(problems, samples, seed, drift)
-    prior = os.path.join(tmp, f"{name}-previous.jsonl")
+    prior = os.path.join(tmp, f"{name}-{seed}-previous.jsonl")
     write_prior(prior, before)
     bound = lower_bound(lengths, slots) * token_time
     results = {}
@@ -172,7 +172,7 @@ def real_client(
     ]:
         proc, url = start_server(slots, token_time, lengths)
         try:
-            out = os.path.join(tmp, f"{name}-{label}.jsonl")
+            out = os.path.join(tmp, f"{name}-{seed}-{label}.jsonl")
             results[label] = r1lab_run(url, problems, samples, slots, out, **options)
         finally:
             proc.terminate()
@@ -278,7 +278,8 @@ def main() -> None:
     parser.add_argument(
         "--drift", type=float, default=0.3, help="sigma of the checkpoint change in the prior"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="first workload seed of part 1")
+    parser.add_argument("--real-seeds", type=int, default=1, help="workloads per size in part 1")
     parser.add_argument("--seeds", type=int, default=None, help="simulation seeds per workload")
     parser.add_argument("--no-real", action="store_true", help="only the simulation")
     args = parser.parse_args()
@@ -291,7 +292,18 @@ def main() -> None:
         print("\n## Part 1: the real client against a loopback slot engine")
         with tempfile.TemporaryDirectory() as tmp:
             for name, problems, samples in workloads:
-                real_client(name, problems, samples, slots, args.token_time, args.drift, args.seed, tmp)
+                ratios: dict[str, list[float]] = {}
+                for seed in range(args.seed, args.seed + args.real_seeds):
+                    results, _ = real_client(
+                        name, problems, samples, slots, args.token_time, args.drift, seed, tmp
+                    )
+                    for label, t in results.items():
+                        ratios.setdefault(label, []).append(t / results["fifo"])
+                if args.real_seeds > 1:
+                    print(
+                        f"\n{name}, mean over {args.real_seeds} workloads, makespan / FIFO: "
+                        + ", ".join(f"{label} {statistics.mean(r):.3f}" for label, r in ratios.items())
+                    )
         print(f"(load after part 1: {os.getloadavg()[0]:.1f})")
     seeds = args.seeds or (5 if args.quick else 20)
     print("\n## Part 2: simulated list scheduling with schedule.py's policies")
