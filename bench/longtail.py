@@ -214,7 +214,7 @@ class SimJob:
 
 def simulate(lengths: list[list[int]], slots: int, policy: str, prior: dict[str, float] | None) -> float:
     """Makespan of list scheduling on ``slots`` machines with the given schedule.py policy."""
-    from r1lab.generation.schedule import make_schedule, prior_order
+    from r1lab.generation.schedule import lookahead_rows, make_schedule, prior_order
 
     ids = [f"p{p}" for p in range(len(lengths))]
     order = prior_order(ids, prior) if prior else list(range(len(ids)))
@@ -228,7 +228,7 @@ def simulate(lengths: list[list[int]], slots: int, policy: str, prior: dict[str,
     kind = {"fifo": "fifo", "prior": "prior", "adaptive": "adaptive"}[policy]
     schedule = make_schedule(
         kind, rows, make_jobs, num_generations=len(lengths[0]), use_n=False, has_prior=prior is not None,
-        lookahead=max(64, 4 * slots),
+        lookahead=lookahead_rows(slots),
     )  # fmt: skip
     now, free, running, tie = 0.0, slots, [], 0
     while True:

@@ -26,7 +26,7 @@ import aiohttp
 
 from r1lab.generation.config import GenerateConfig
 from r1lab.generation.endpoints import Endpoint, Router, backoff_delay, parse_retry_after
-from r1lab.generation.schedule import make_schedule
+from r1lab.generation.schedule import lookahead_rows, make_schedule
 from r1lab.generation.stats import RunMeter
 from r1lab.generation.store import OutputStore
 
@@ -140,7 +140,7 @@ class Engine:
             num_generations=config.num_generations,
             use_n=config.use_n,
             has_prior=config.length_prior is not None,
-            lookahead=max(64, 4 * config.max_concurrent),
+            lookahead=lookahead_rows(config.max_concurrent),
         )
         self._retry_heap: list[tuple[float, int, Job]] = []
         self._tiebreak = itertools.count()

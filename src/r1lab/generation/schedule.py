@@ -61,6 +61,12 @@ class _Job(Protocol):
 MakeJobs = Callable[[str, dict[str, Any]], list[Any]]
 
 
+def lookahead_rows(max_concurrent: Any) -> int:
+    """How many rows the adaptive schedule keeps open: 4 windows' worth, at least 64 (1,024 when
+    the window is sized at run time, ``--max-concurrent auto``)."""
+    return max(64, 4 * max_concurrent) if isinstance(max_concurrent, int) else 1024
+
+
 # ---------------------------------------------------------------- the prior
 def _row_length(row: Mapping[str, Any]) -> float | None:
     """Mean completion length of a row's samples: exact tokens when recorded, else an estimate."""
@@ -285,5 +291,9 @@ def make_schedule(
         raise ConfigError(f"schedule must be one of {', '.join(SCHEDULES)}, not {kind!r}")
     adaptive = kind == "adaptive" or (kind == "auto" and not has_prior)
     if adaptive and num_generations > 1 and not use_n:
+        logger.info(
+            "schedule: longest-expected first, learned from each row's first sample (%d rows open at most)",
+            lookahead,
+        )
         return AdaptiveSchedule(rows, make_jobs, lookahead)
     return FifoSchedule(rows, make_jobs)
