@@ -26,6 +26,7 @@ import aiohttp
 
 from r1lab.generation.config import GenerateConfig
 from r1lab.generation.endpoints import Endpoint, Router, backoff_delay, parse_retry_after
+from r1lab.generation.schedule import lookahead_rows, make_schedule
 from r1lab.generation.stats import RunMeter
 from r1lab.generation.store import OutputStore
 
@@ -129,8 +130,18 @@ class Engine:
         self.build_request = build_request
         self.router = Router(config.base_urls, config.backoff_base, config.backoff_max)
         self.path = "/chat/completions" if config.api == "chat" else "/completions"
-        self._fresh: deque[Job] = deque()
+        self._fresh: deque[Job] = deque()  # the rest of a row whose server ignored n: sent first
         self._input_left = True
+        # Which job goes next (FIFO, or longest-expected first): generation/schedule.py.
+        self.schedule = make_schedule(
+            config.schedule,
+            rows,
+            self._make_jobs,
+            num_generations=config.num_generations,
+            use_n=config.use_n,
+            has_prior=config.length_prior is not None,
+            lookahead=lookahead_rows(config.max_concurrent),
+        )
         self._retry_heap: list[tuple[float, int, Job]] = []
         self._tiebreak = itertools.count()
         self._warned_short_n = False
@@ -149,19 +160,20 @@ class Engine:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
+    def _make_jobs(self, row_id: str, row: dict[str, Any]) -> list[Job]:
+        state = RowState(row_id, row, self.build_request(row), self.config.num_generations)
+        if self.config.use_n:
+            return [Job(state, state.wanted)]
+        return [Job(state, 1) for _ in range(state.wanted)]
+
     def _next_fresh(self) -> Job | None:
-        if not self._fresh and self._input_left:
-            for row_id, row in self.rows:
-                state = RowState(row_id, row, self.build_request(row), self.config.num_generations)
-                if self.config.use_n:
-                    self._fresh.append(Job(state, state.wanted))
-                else:
-                    self._fresh.extend(Job(state, 1) for _ in range(state.wanted))
-                break
-            else:
-                self._input_left = False
-                self.meter.mark_input_exhausted()
-        return self._fresh.popleft() if self._fresh else None
+        if self._fresh:
+            return self._fresh.popleft()
+        job = self.schedule.next() if self._input_left else None
+        if job is None and self._input_left:
+            self._input_left = False
+            self.meter.mark_input_exhausted()
+        return job
 
     async def _next_job(self) -> Job | None:
         while True:
@@ -183,6 +195,7 @@ class Engine:
             if job.state.finished:
                 continue
             await self._run_job(job)
+            self.schedule.finished(job)
 
     # ---------- one request ----------
     async def _run_job(self, job: Job) -> None:

@@ -86,6 +86,20 @@ class RequestOptions:
         },
     )
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    schedule: Literal["auto", "fifo", "prior", "adaptive"] = field(
+        default="auto",
+        metadata={
+            "help": "which request goes next: 'auto' (longest-expected first: from --length-prior when "
+            "given, else learned from each row's first samples), 'prior', 'adaptive', or 'fifo' (input order)"
+        },
+    )
+    length_prior: str | None = field(
+        default=None,
+        metadata={
+            "help": "an earlier run's lengths for the same ids (generations JSONL, evaluation details.jsonl "
+            "or output dir): rows expected longest are sent first, so the run ends without a long tail"
+        },
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.base_urls, str):
@@ -99,6 +113,8 @@ class RequestOptions:
             raise ConfigError("extra_body: must be a JSON object")
         if self.serve_model is not None:
             self.serve_model = str(self.serve_model)
+        if self.length_prior is not None:
+            self.length_prior = str(self.length_prior)
         if self.api_key is None:
             self.api_key = os.environ.get("OPENAI_API_KEY")
 
@@ -113,6 +129,14 @@ class RequestOptions:
             (self.temperature >= 0, "temperature must be >= 0"),
             (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (self.api in ("chat", "completions"), "api must be 'chat' or 'completions'"),
+            (
+                self.schedule in ("auto", "fifo", "prior", "adaptive"),
+                "schedule must be 'auto', 'fifo', 'prior' or 'adaptive'",
+            ),
+            (
+                self.schedule != "prior" or bool(self.length_prior),
+                "schedule 'prior' needs --length-prior FILE",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -120,6 +144,8 @@ class RequestOptions:
         for url in self.base_urls:
             if not url.startswith(("http://", "https://")):
                 raise ConfigError(f"base_url {url!r} must start with http:// or https://")
+        if self.length_prior and not Path(self.length_prior).exists():
+            raise ConfigError(f"length_prior: {self.length_prior} does not exist")
         if self.base_urls and self.serve_model:
             raise ConfigError("give either base_urls or serve_model, not both")
 

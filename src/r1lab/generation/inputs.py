@@ -78,7 +78,10 @@ def _is_messages(value: Any) -> bool:
 
 @dataclass
 class InputPlan:
-    """Which rows of the source this run generates, in source order, with their ids."""
+    """Which rows of the source this run generates, with their ids.
+
+    ``selected`` is in source order, unless a length prior reordered it (longest expected first).
+    """
 
     rows: Any
     source: str
@@ -90,7 +93,7 @@ class InputPlan:
     templated_columns: list[str] = field(default_factory=list)
 
     def iter_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(id, row) for each selected row, in source order; only the selected rows are read."""
+        """(id, row) for each selected row, in ``selected`` order; only the selected rows are read."""
         if hasattr(self.rows, "select"):  # a datasets.Dataset: sequential reads over an index mapping
             for index, row in zip(self.selected, self.rows.select(self.selected), strict=True):
                 yield self.ids[index], dict(row)

@@ -26,6 +26,7 @@ from r1lab.generation.client import Engine, make_session
 from r1lab.generation.config import GenerateConfig
 from r1lab.generation.endpoints import Endpoint
 from r1lab.generation.inputs import build_request, open_source, plan_input
+from r1lab.generation.schedule import load_length_prior, prior_order
 from r1lab.generation.server import serve_model
 from r1lab.generation.stats import GenerationStats, ProgressBar, RunMeter
 from r1lab.generation.store import OutputStore
@@ -74,6 +75,8 @@ async def agenerate(config: GenerateConfig, rows: Any = None) -> GenerationStats
     try:
         plan = plan_input(config, source_rows, source, store.done)
         stats.rows_total, stats.rows_skipped = plan.rows_total, plan.rows_skipped
+        if config.length_prior and config.schedule in ("auto", "prior"):
+            _order_by_prior(config, plan)
         retrying = len(set(store.previously_failed) & {plan.ids[i] for i in plan.selected})
         logger.info(
             "%s: %d rows in this shard, %d already in %s, %d to generate%s",
@@ -106,6 +109,28 @@ async def agenerate(config: GenerateConfig, rows: Any = None) -> GenerationStats
             config.failed_path,
         )
     return stats
+
+
+def _order_by_prior(config: GenerateConfig, plan) -> None:
+    """Longest-expected rows first (``schedule.prior_order``); the window then sends them in this order."""
+    prior = load_length_prior(config.length_prior, config.output, required=config.schedule == "prior")
+    if not prior:  # a directory without this benchmark: 'auto' learns lengths as it goes instead
+        config.length_prior = None
+        return
+    ids = [plan.ids[i] for i in plan.selected]
+    known = sum(row_id in prior for row_id in ids)
+    plan.selected = [plan.selected[i] for i in prior_order(ids, prior)]
+    logger.info(
+        "schedule: longest-expected first from %s; %d of %d rows have a prior length%s",
+        config.length_prior,
+        known,
+        len(ids),
+        " (the others go first)" if known < len(ids) else "",
+    )
+    if ids and known == 0:
+        logger.warning(
+            "the length prior %s shares no id with this input; the run is in input order", config.length_prior
+        )
 
 
 async def _run_window(
