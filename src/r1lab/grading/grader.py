@@ -31,9 +31,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 5.0
 
 
-def grade(response: str | None, gold: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Grade:
+def grade(
+    response: str | None, gold: Any, timeout: float = DEFAULT_TIMEOUT_S, finish_reason: str | None = None
+) -> Grade:
     """Grade one response against one gold answer (LaTeX, a number, or a solution with ``\\boxed{}``)."""
-    return grade_many([response], [gold], timeout=timeout)[0]
+    return grade_many([response], [gold], timeout=timeout, finish_reasons=[finish_reason])[0]
 
 
 def grade_many(
@@ -41,8 +43,13 @@ def grade_many(
     golds: Sequence[Any],
     timeout: float = DEFAULT_TIMEOUT_S,
     workers: int | None = None,
+    finish_reasons: Sequence[str | None] | None = None,
 ) -> list[Grade]:
     """Grade responses against golds pairwise, in parallel, each within ``timeout`` seconds.
+
+    ``finish_reasons`` (optional, parallel to ``responses``): a response that ended with
+    ``"length"`` was cut off, and counts only an answer it stated (boxed, ``####``, "final
+    answer"); without one it is ``no_answer``, whatever numbers its reasoning holds.
 
     ``workers``: None for the shared pool (one process per core), N for a shared pool of N, 0 to
     verify in this process (no hard time bound: math-verify's timer works only on the main thread).
@@ -50,7 +57,14 @@ def grade_many(
     """
     if len(responses) != len(golds):
         raise R1labError(f"grade_many: {len(responses)} responses but {len(golds)} gold answers")
-    extracted = [extract_answer(r if isinstance(r, str) or r is None else str(r)) for r in responses]
+    if finish_reasons is None:
+        finish_reasons = [None] * len(responses)
+    elif len(finish_reasons) != len(responses):
+        raise R1labError(f"grade_many: {len(responses)} responses but {len(finish_reasons)} finish reasons")
+    extracted = [
+        extract_answer(r if isinstance(r, str) or r is None else str(r), finish_reason=_reason(f))
+        for r, f in zip(responses, finish_reasons, strict=True)
+    ]
     gold_texts = [gold_answer(g) for g in golds]
     # A missing prediction still needs the gold checked: an unreadable gold decides the outcome.
     keys = [(pred or "", gold) for pred, gold in zip(extracted, gold_texts, strict=True) if gold is not None]
@@ -74,6 +88,10 @@ def grade_many(
         else:
             grades.append(Grade(outcome == "correct", pred, STATUS_OK, gold))
     return grades
+
+
+def _reason(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def cluster_answers(

@@ -131,7 +131,26 @@ def check_answer(prediction: str, gold: str) -> str:
     if not prediction_parsed:
         return "wrong"
     # math-verify is asymmetric (assignments, intervals): gold first, prediction second.
-    return "correct" if verify(list(gold_parsed), list(prediction_parsed), timeout_seconds=None) else "wrong"
+    if verify(list(gold_parsed), list(prediction_parsed), timeout_seconds=None):
+        return "correct"
+    # math-verify equates "35\\%" with 35 but not "35.5\\%" with 35.5: a percentage on one side
+    # only is also read as its number, as it already is for integers.
+    gold_number, prediction_number = _without_percent(gold), _without_percent(prediction)
+    if (gold_number is None) != (prediction_number is None):
+        gold_parsed = parse_answer(gold_number) if gold_number else gold_parsed
+        prediction_parsed = parse_answer(prediction_number) if prediction_number else prediction_parsed
+        if gold_parsed and prediction_parsed:
+            return "correct" if verify(list(gold_parsed), list(prediction_parsed), timeout_seconds=None) else "wrong"
+    return "wrong"
+
+
+_PERCENT_NUMBER_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:\\?%|\\text\{\s*\\?%\s*\})\s*$")
+
+
+def _without_percent(answer: str) -> str | None:
+    """``35.5\\%`` -> ``35.5``; None when the answer is not a number with a percent sign."""
+    match = _PERCENT_NUMBER_RE.match(answer)
+    return match.group(1) if match else None
 
 
 def answers_equivalent(a: str, b: str) -> bool:
