@@ -56,31 +56,84 @@ RULES = [
     ),
     ("\\boxed{1} and \\boxed{-2}", "\\boxed{-2, 1}", None, "correct", "a gold with several boxes is a set"),
     ("\\boxed{1} and \\boxed{-2}", "\\boxed{1}", None, "wrong", "one element of the set is not the set"),
-    ("\\boxed{1} and \\boxed{-2}", "$x = \\boxed{1}$ or $x = \\boxed{-2}$", None, "correct", "boxes of one statement"),
+    (
+        "\\boxed{1} and \\boxed{-2}",
+        "$x = \\boxed{1}$ or $x = \\boxed{-2}$",
+        None,
+        "correct",
+        "boxes of one statement",
+    ),
     ("0.111", "0,111", None, "correct", "a decimal comma, as math-verify reads plain numbers"),
     ("111", "0,111", None, "wrong", "0,111 is never cleaned into 111"),
     # ---- tiers: boxed / #### / final answer / answer is / latex / number
     ("6", "<think>it is \\boxed{5}?</think>\n\nNo: \\boxed{6}", None, "correct", "only after </think>"),
-    ("5", "<think>it is \\boxed{5}?</think>\n\nNo: \\boxed{6}", None, "wrong", "a dropped box is not the answer"),
-    ("\\frac{1}{2}", "first \\boxed{3}, and finally \\boxed{\\frac12}", None, "correct", "the last statement's box"),
+    (
+        "5",
+        "<think>it is \\boxed{5}?</think>\n\nNo: \\boxed{6}",
+        None,
+        "wrong",
+        "a dropped box is not the answer",
+    ),
+    (
+        "\\frac{1}{2}",
+        "first \\boxed{3}, and finally \\boxed{\\frac12}",
+        None,
+        "correct",
+        "the last statement's box",
+    ),
     ("18", "She makes 9 * 2 = $18 a day.\n#### 18", None, "correct", "GSM8K marker"),
-    ("10455", "\\boxed{200} then \\boxed{255}. Final Answer: The final answer is $10,455$.", None, "correct",
-     "a final-answer statement after the boxes is the last word"),
+    (
+        "10455",
+        "\\boxed{200} then \\boxed{255}. Final Answer: The final answer is $10,455$.",
+        None,
+        "correct",
+        "a final-answer statement after the boxes is the last word",
+    ),
     ("5", "Final Answer: The final answer is: \\( x = 5 \\)", None, "correct", "x = 5 against 5"),
-    ("3", "Final Answer: Jane started growing Sphere 3 hours ago.", None, "correct", "the number in the words"),
+    (
+        "3",
+        "Final Answer: Jane started growing Sphere 3 hours ago.",
+        None,
+        "correct",
+        "the number in the words",
+    ),
     ("17", "**Answer:** 17", None, "correct", "markdown label"),
     ("18", "Answer: $18", None, "correct", "a lone $ is currency"),
     ("\\frac{3}{4}", "The final answer is $0.75$. I hope it is correct.", None, "correct", "Minerva format"),
     ("5", "So the answer is 5.", None, "correct", "'answer is' anchor"),
     ("12", "He pays 3 + 4 = 7 dollars, and then 12 more.", None, "correct", "short answer: final sentence"),
-    ("7", "3 + 4 = 7.\n\nLet me know if you need anything else!", None, "no_answer", "only the final sentence"),
+    (
+        "7",
+        "3 + 4 = 7.\n\nLet me know if you need anything else!",
+        None,
+        "no_answer",
+        "only the final sentence",
+    ),
     ("\\frac{2}{3}", "So P(A) = (1/2) / (3/4). The probability is 2/3.", None, "correct", "a plain fraction"),
     ("2", "We found $x = 1$ and $y = 2$ in the end, then $z=3$.", None, "wrong", "the last math span"),
     ("\\{1,2\\}", "The roots are $1$ and $2$", None, "correct", "spans joined by 'and' are a set"),
     # ---- cut off, but the answer was stated
-    ("4", LONG_REASONING + "\\boxed{4} and then more thinking", "length", "correct", "a stated box still counts"),
-    ("4", LONG_REASONING + "The final answer is 4. Now, to double", "length", "correct", "a stated final answer"),
-    ("4", LONG_REASONING + "so the answer is 4? Let me", "length", "no_answer", "'answer is' mid-thought is not stated"),
+    (
+        "4",
+        LONG_REASONING + "\\boxed{4} and then more thinking",
+        "length",
+        "correct",
+        "a stated box still counts",
+    ),
+    (
+        "4",
+        LONG_REASONING + "The final answer is 4. Now, to double",
+        "length",
+        "correct",
+        "a stated final answer",
+    ),
+    (
+        "4",
+        LONG_REASONING + "so the answer is 4? Let me",
+        "length",
+        "no_answer",
+        "'answer is' mid-thought is not stated",
+    ),
     ("4", LONG_REASONING + "so $x = 4$ and then", "length", "no_answer", "bare LaTeX in a cut-off trace"),
     ("4", "<think>" + LONG_REASONING + "</think>\n\n$4$", "stop", "correct", "a closed think is finished"),
     # ---- normalisation a careful human grader applies
@@ -109,7 +162,13 @@ RULES = [
     ("\\{1, 2\\}", "\\boxed{2, 1}", None, "correct", "sets are unordered"),
     ("\\sqrt{8}", "\\boxed{2\\sqrt{2}}", None, "correct", "unsimplified gold: math-verify's call (equal)"),
     ("2\\sqrt{2}", "\\boxed{\\sqrt{8}}", None, "correct", "unsimplified answer: math-verify's call (equal)"),
-    ("\\frac{1}{2}", "\\boxed{\\frac{2}{4}}", None, "correct", "unsimplified fraction: math-verify's call (equal)"),
+    (
+        "\\frac{1}{2}",
+        "\\boxed{\\frac{2}{4}}",
+        None,
+        "correct",
+        "unsimplified fraction: math-verify's call (equal)",
+    ),
     ("\\text{Evelyn}", "\\boxed{\\text{Evelyn}}", None, "correct", "text answers"),
     ("7", "\\boxed{7.0000001}", None, "wrong", "a close number is not the number"),
     # ---- no answer at all
@@ -143,7 +202,8 @@ def test_rules():
     golds, responses, reasons, expected, _ = zip(*RULES, strict=True)
     grades = grade_many(list(responses), list(golds), finish_reasons=list(reasons))
     outcomes = [
-        STATUS_NO_ANSWER if g.status == STATUS_NO_ANSWER else ("correct" if g.correct else "wrong") for g in grades
+        STATUS_NO_ANSWER if g.status == STATUS_NO_ANSWER else ("correct" if g.correct else "wrong")
+        for g in grades
     ]
     mismatches = [
         (row[0], row[1][-60:], row[4], f"expected {row[3]}, got {got} (extracted {g.extracted!r})")

@@ -158,7 +158,9 @@ def strip_chat_tail(text: str) -> str:
 # ----------------------------------------------------------------------------- tiers
 def boxes(text: str) -> list[tuple[int, int, str]]:
     """Every complete ``\\boxed{...}``/``\\fbox{...}`` (nested braces) or ``\\boxed 5``: (start, end, content)."""
-    starts = sorted((m.start(), m.end()) for command in BOX_COMMANDS for m in re.finditer(re.escape(command), text))
+    starts = sorted(
+        (m.start(), m.end()) for command in BOX_COMMANDS for m in re.finditer(re.escape(command), text)
+    )
     if not starts:
         return []
     closing = _matching_braces(text)
@@ -238,7 +240,7 @@ def _answer_span(rest: str) -> tuple[str, bool] | None:
     if rest.startswith("\n"):
         rest = rest.lstrip()
     rest = _HOPE_RE.split(rest, 1)[0]
-    spans = math_spans(rest[:MAX_ANSWER_CHARS * 2])
+    spans = math_spans(rest[: MAX_ANSWER_CHARS * 2])
     if spans and spans[0][0] == 0:  # "$\frac{3}{4}$. I hope ...": the span itself
         return _joined_spans(rest, spans, 0)
     sentence = _sentence(rest, spans)
@@ -261,7 +263,9 @@ def _answer_span(rest: str) -> tuple[str, bool] | None:
 def _latex(text: str) -> tuple[str, bool] | None:
     spans = math_spans(text)
     fractions = [
-        (m.start(), m.end(), m.start(), m.end()) for m in _PLAIN_FRACTION_RE.finditer(text) if not _inside(m, spans)
+        (m.start(), m.end(), m.start(), m.end())
+        for m in _PLAIN_FRACTION_RE.finditer(text)
+        if not _inside(m, spans)
     ]
     candidates = sorted(spans + fractions, key=lambda s: (s[1], -s[0]))
     if not candidates:
@@ -326,7 +330,9 @@ def math_spans(text: str) -> list[tuple[int, int, int, int]]:
         if token != _CLOSER[opener.group(0)]:
             continue
         content = text[opener.end() : match.start()]
-        if content.strip() and not (opener.group(0) == "$" and _PROSE_RE.search(_strip_text_commands(content))):
+        if content.strip() and not (
+            opener.group(0) == "$" and _PROSE_RE.search(_strip_text_commands(content))
+        ):
             spans.append((opener.start(), match.end(), opener.end(), match.start()))
             opener = None
         else:

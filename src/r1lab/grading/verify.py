@@ -140,7 +140,11 @@ def check_answer(prediction: str, gold: str) -> str:
         gold_parsed = parse_answer(gold_number) if gold_number else gold_parsed
         prediction_parsed = parse_answer(prediction_number) if prediction_number else prediction_parsed
         if gold_parsed and prediction_parsed:
-            return "correct" if verify(list(gold_parsed), list(prediction_parsed), timeout_seconds=None) else "wrong"
+            return (
+                "correct"
+                if verify(list(gold_parsed), list(prediction_parsed), timeout_seconds=None)
+                else "wrong"
+            )
     return "wrong"
 
 
