@@ -108,7 +108,9 @@ def test_bad_options_are_config_errors(tmp_path):
 def test_finish_reasons_make_a_cut_off_generation_no_answer(tmp_path, capsys):
     # The same text twice: finished, its final sentence states 7; cut off at the token limit, it
     # stated nothing, and its last number being the gold does not make it right.
-    rows = [{"id": "t", "answer": "7", "generations": ["so 3 + 4 = 7"] * 2, "finish_reasons": ["stop", "length"]}]
+    rows = [
+        {"id": "t", "answer": "7", "generations": ["so 3 + 4 = 7"] * 2, "finish_reasons": ["stop", "length"]}
+    ]
     src, out = _write(tmp_path / "gen.jsonl", rows), tmp_path / "graded.jsonl"
     assert main(["grade", "--input", str(src), "--output", str(out)]) == 0
     graded = _read(out)[0]

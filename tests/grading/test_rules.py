@@ -171,6 +171,21 @@ RULES = [
     ),
     ("\\text{Evelyn}", "\\boxed{\\text{Evelyn}}", None, "correct", "text answers"),
     ("7", "\\boxed{7.0000001}", None, "wrong", "a close number is not the number"),
+    (
+        "\\frac{639}{40}",
+        "$= \\boxed{15\\frac{39}{40}},$ or $\\boxed{\\frac{639}{40}}$ inches.",
+        None,
+        "correct",
+        "two boxes, one value written two ways (a mixed number)",
+    ),
+    ("1", "\\boxed{1} or \\boxed{2}", None, "wrong", "listing several values is never right"),
+    (
+        "44",
+        "so $17^{-1}\\equiv \\boxed{44}$.\n\nWe may check our answer: $17\\cdot 44 = 748$.",
+        None,
+        "correct",
+        "'our answer:' in a sentence is not an Answer: label",
+    ),
     # ---- no answer at all
     ("3", "I do not know.", None, "no_answer", "nothing stated"),
     ("2", "\\boxed{\\frac{}", None, "no_answer", "an unclosed box is no answer"),

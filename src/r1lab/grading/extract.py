@@ -40,10 +40,13 @@ TIERS = ("boxed", "gsm8k", "final_answer", "answer_is", "latex", "number")
 #: What a cut-off response must have stated to have an answer at all.
 STATED_TIERS = ("boxed", "gsm8k", "final_answer")
 
+_PART_SEPARATOR = "\x1f"
 _CHAT_TOKEN_RE = re.compile(r"<\|[A-Za-z_][\w.-]{0,40}\|>|<｜[^｜<>\n]{1,40}｜>|</s>")
 _HOPE_RE = re.compile(r"\.?\s*I hope it is correct", re.IGNORECASE)
 _FINAL_ANSWER_RE = re.compile(
-    r"\bfinal\s+answer\b(?:\s*\**\s*(?:is\b|:|=|\n))\s*:?\s*\**\s*:?|\banswer\s*\**\s*:\s*\**", re.IGNORECASE
+    r"\bfinal\s+answer\b(?:\s*\**\s*(?:is\b|:|=|\n))\s*:?\s*\**\s*:?"
+    r"|^[ \t>#*_-]*answer\s*\**\s*:\s*\**",  # "Answer:" as a label, not "check our answer: ..."
+    re.IGNORECASE | re.MULTILINE,
 )
 _ANSWER_IS_RE = re.compile(r"\banswer\s+(?:is|would\s+be|should\s+be|=)\s*:?", re.IGNORECASE)
 _GSM8K_RE = re.compile(r"####\s*")
@@ -72,6 +75,8 @@ class Extraction:
 
     answer: str
     tier: str
+    #: The separate answers of a multi-part answer (several boxes, "$1$ and $2$"), else ``(answer,)``.
+    parts: tuple[str, ...] = ()
 
 
 def extract_answer(
@@ -103,14 +108,29 @@ def find_answer(
         found = _FINDERS[tier](text)
         if found is None:
             continue
-        answer, plain = found
-        cleaned = clean_answer(answer, plain=plain)
-        if cleaned:
-            return Extraction(cleaned, tier)
+        extraction = _extraction(*found, tier)
+        if extraction is not None:
+            return extraction
     return None
 
 
+def _extraction(answer: str, plain: bool, tier: str) -> Extraction | None:
+    """Clean each part of a found answer; the answer is the parts joined (math-verify reads a set)."""
+    parts = [clean_answer(part, plain=plain) for part in answer.split(_PART_SEPARATOR)]
+    parts = list(dict.fromkeys(part for part in parts if part))
+    joined = ", ".join(parts)
+    if not parts or len(joined) > MAX_ANSWER_CHARS:
+        return None
+    return Extraction(joined, tier, tuple(parts))
+
+
 def gold_answer(gold: object) -> str | None:
+    """The answer part of a gold value (see `gold_extraction`)."""
+    found = gold_extraction(gold)
+    return found.answer if found else None
+
+
+def gold_extraction(gold: object) -> Extraction | None:
     """The answer part of a gold value: a plain answer, or a reference solution with ``\\boxed{}``/``####``.
 
     A gold that is a whole solution is reduced to its boxed answer (several boxes of its final
@@ -126,13 +146,12 @@ def gold_answer(gold: object) -> str | None:
         return None
     if any(command in text for command in BOX_COMMANDS):
         group = _final_boxes(text)
-        contents = list(dict.fromkeys(content.strip() for _, _, content in group))
-        found = (_join(contents), False) if contents else _unclosed_box(text)
+        found = (_join([content for _, _, content in group]), False) if group else _unclosed_box(text)
     elif "####" in text:
         found = _gsm8k(text)
     else:
         found = (text, False)
-    return clean_answer(found[0], plain=found[1]) if found is not None else None
+    return _extraction(*found, "gold") if found is not None else None
 
 
 def _unclosed_box(text: str) -> tuple[str, bool] | None:
@@ -194,8 +213,7 @@ def _boxed(text: str) -> tuple[str, bool] | None:
     if label is not None and label.start() >= group[-1][1]:
         # "... \boxed{255} ... Final Answer: The final answer is $10,455$.": the last statement wins
         return None
-    contents = list(dict.fromkeys(content.strip() for _, _, content in group))
-    return _join(contents), False
+    return _join([content for _, _, content in group]), False
 
 
 def _final_boxes(text: str) -> list[tuple[int, int, str]]:
@@ -370,8 +388,8 @@ def _joined_spans(text: str, spans: list[tuple[int, int, int, int]], last: int) 
 
 
 def _join(contents: list[str]) -> str:
-    contents = [c.strip() for c in contents if c.strip()]
-    return contents[0] if len(contents) == 1 else ", ".join(contents)
+    """Several answers as one string, split again (and cleaned one by one) in `_extraction`."""
+    return _PART_SEPARATOR.join(c.strip() for c in contents if c.strip())
 
 
 def _sentence(rest: str, spans: list[tuple[int, int, int, int]]) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from r1lab.errors import R1labError
-from r1lab.grading.extract import extract_answer, gold_answer
+from r1lab.grading.extract import Extraction, find_answer, gold_extraction
 from r1lab.grading.pool import TaskFailed, TaskTimeout, get_pool, run_tasks
 from r1lab.grading.verify import (
     STATUS_ERROR,
@@ -61,21 +61,24 @@ def grade_many(
         finish_reasons = [None] * len(responses)
     elif len(finish_reasons) != len(responses):
         raise R1labError(f"grade_many: {len(responses)} responses but {len(finish_reasons)} finish reasons")
-    extracted = [
-        extract_answer(r if isinstance(r, str) or r is None else str(r), finish_reason=_reason(f))
+    found = [
+        find_answer(r if isinstance(r, str) or r is None else str(r), finish_reason=_reason(f))
         for r, f in zip(responses, finish_reasons, strict=True)
     ]
-    gold_texts = [gold_answer(g) for g in golds]
+    gold_found = [gold_extraction(g) for g in golds]
+    extracted = [f.answer if f else None for f in found]
+    gold_texts = [g.answer if g else None for g in gold_found]
     # A missing prediction still needs the gold checked: an unreadable gold decides the outcome.
-    keys = [(pred or "", gold) for pred, gold in zip(extracted, gold_texts, strict=True) if gold is not None]
+    # The parts of a multi-box answer travel along: boxes that all equal the gold are right.
+    keys = [_check_key(pred, gold) for pred, gold in zip(found, gold_found, strict=True) if gold is not None]
     unique = list(dict.fromkeys(keys))
     outcomes = dict(zip(unique, _run("check", unique, timeout, workers), strict=True))
     grades = []
-    for pred, gold in zip(extracted, gold_texts, strict=True):
+    for pred_found, gold_found_one, pred, gold in zip(found, gold_found, extracted, gold_texts, strict=True):
         if gold is None:
             grades.append(Grade(False, pred, STATUS_UNPARSEABLE_GOLD, None))
             continue
-        outcome = outcomes[(pred or "", gold)]
+        outcome = outcomes[_check_key(pred_found, gold_found_one)]
         if outcome == STATUS_UNPARSEABLE_GOLD:
             grades.append(Grade(False, pred, STATUS_UNPARSEABLE_GOLD, gold))
         elif pred is None:
@@ -88,6 +91,13 @@ def grade_many(
         else:
             grades.append(Grade(outcome == "correct", pred, STATUS_OK, gold))
     return grades
+
+
+def _check_key(pred: Extraction | None, gold: Extraction) -> tuple:
+    """The ``check`` operation's arguments: (answer, gold, answer parts, gold parts)."""
+    pred_parts = pred.parts if pred and len(pred.parts) > 1 else ()
+    gold_parts = gold.parts if len(gold.parts) > 1 else ()
+    return (pred.answer if pred else "", gold.answer, pred_parts, gold_parts)
 
 
 def _reason(value: Any) -> str | None:

@@ -6,6 +6,7 @@ sets and intervals), so this module only adds what it misses, measured case by c
 docs/grading.md and tests/grading/test_rules.py):
 
 * ordinals: ``12^{\\mathrm{th}}``, ``12^{th}``, ``12\\text{th}``, ``12th`` read as 12;
+* a mixed number ``15\\frac{39}{40}`` read as ``\\frac{639}{40}`` (latex2sympy multiplies);
 * a degree sign ``°`` / ``\\degree`` read as ``^\\circ`` (math-verify drops ``^\\circ`` itself);
 * a percentage with a zero fraction, ``35.0\\%``, read as ``35\\%`` (math-verify equates an
   integer percentage with the plain integer, but not a float one);
@@ -37,6 +38,7 @@ _BASE_RE = re.compile(
     r"^(?:\\text\s*\{\s*)?\(?([0-9A-Za-z]+)\)?(?:\s*\})?\s*_\s*(?:\{\s*(\d{1,2})\s*\}|(\d))$"
 )
 _MATHRM_LETTER_RE = re.compile(r"\\mathrm\s*\{\s*([A-Za-z])\s*\}")
+_MIXED_NUMBER_RE = re.compile(r"^(-?)(\d{1,6})\s*\\[dt]?frac\s*\{\s*(\d{1,6})\s*\}\s*\{\s*(\d{1,6})\s*\}$")
 _DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _PLAIN_THOUSANDS_RE = re.compile(r"^(-?)([1-9]\d{0,2}(?:,\d{3})+)(\.\d+)?$")
 _PLAIN_SPACE_THOUSANDS_RE = re.compile(r"^(-?)([1-9]\d{0,2}(?: \d{3})+)(\.\d+)?$")
@@ -56,6 +58,11 @@ def normalize_latex(answer: str) -> str:
         return base
     if "\\mathrm" in answer:  # math-verify cannot parse "\\frac{1}{\\mathrm{e}}"
         answer = _MATHRM_LETTER_RE.sub(r"\1", answer)
+    mixed = _MIXED_NUMBER_RE.match(answer)
+    if mixed:  # 15\frac{39}{40} is fifteen and 39/40, not 15 * 39/40
+        sign, whole, numerator, denominator = mixed.groups()
+        if 0 < int(numerator) < int(denominator):
+            return f"{sign}\\frac{{{int(whole) * int(denominator) + int(numerator)}}}{{{denominator}}}"
     if "%" in answer:
         answer = _ZERO_FRACTION_PERCENT_RE.sub(r"\1\2", answer)
     if "°" in answer or "\\degree" in answer:

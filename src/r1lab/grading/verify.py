@@ -114,12 +114,28 @@ def same_text(a: str, b: str) -> bool:
     return _SPACE_RE.sub("", a) == _SPACE_RE.sub("", b)
 
 
-def check_answer(prediction: str, gold: str) -> str:
+def check_answer(
+    prediction: str, gold: str, prediction_parts: tuple[str, ...] = (), gold_parts: tuple[str, ...] = ()
+) -> str:
     """Compare an extracted answer with a gold answer: "correct", "wrong" or "unparseable_gold".
 
     The gold is parsed first and alone decides "unparseable_gold", so the outcome for a bad
-    reference never depends on what the model wrote.
+    reference never depends on what the model wrote. A multi-part answer (several boxes) is a
+    set; when that set is not the gold, it is still right if every part is the gold on its own
+    (``\\boxed{15\\frac{39}{40}}, or \\boxed{\\frac{639}{40}}``: one value written two ways), and
+    the same holds for a multi-part gold. Listing several different values is never right.
     """
+    outcome = _check_one(prediction, gold)
+    if outcome != "wrong":
+        return outcome
+    if prediction_parts and all(_check_one(part, gold) == "correct" for part in prediction_parts):
+        return "correct"
+    if gold_parts and all(_check_one(prediction, part) == "correct" for part in gold_parts):
+        return "correct"
+    return "wrong"
+
+
+def _check_one(prediction: str, gold: str) -> str:
     from math_verify import verify
 
     gold_parsed = parse_answer(gold)
