@@ -112,6 +112,21 @@ RULES = [
     ("\\frac{2}{3}", "So P(A) = (1/2) / (3/4). The probability is 2/3.", None, "correct", "a plain fraction"),
     ("2", "We found $x = 1$ and $y = 2$ in the end, then $z=3$.", None, "wrong", "the last math span"),
     ("\\{1,2\\}", "The roots are $1$ and $2$", None, "correct", "spans joined by 'and' are a set"),
+    (
+        "18",
+        "Janet sells 16 - 3 - 4 = 9 eggs. She makes 9 * $2 = $18.",
+        None,
+        "correct",
+        "dollars are not math",
+    ),
+    (
+        "18",
+        "Each costs $2. She makes 9 * 2 = 18 dollars",
+        None,
+        "correct",
+        "a later number beats earlier math",
+    ),
+    ("5", "\\boxed{5}\n\nThis is the final answer: we are done.", None, "correct", "prose after a box"),
     # ---- cut off, but the answer was stated
     (
         "4",

@@ -104,11 +104,11 @@ def find_answer(
         text = text.replace(THINK_START, " ")
     elif after_think:
         text = split_reasoning(text)[1]
-    for tier in STATED_TIERS if truncated else TIERS:
+    for tier in STATED_TIERS if truncated else _FINDERS:
         found = _FINDERS[tier](text)
         if found is None:
             continue
-        extraction = _extraction(*found, tier)
+        extraction = _extraction(found[0], found[1], found[2] if len(found) > 2 else tier)
         if extraction is not None:
             return extraction
     return None
@@ -211,8 +211,11 @@ def _boxed(text: str) -> tuple[str, bool] | None:
         return None
     label = _last_match(_FINAL_ANSWER_RE, text)
     if label is not None and label.start() >= group[-1][1]:
-        # "... \boxed{255} ... Final Answer: The final answer is $10,455$.": the last statement wins
-        return None
+        # "... \boxed{255} ... Final Answer: The final answer is $10,455$.": the last statement wins,
+        # if it states math ("this is the final answer: we are done" does not replace a box)
+        stated = _final_answer(text)
+        if stated is not None and re.search(r"[\d\\]", stated[0]):
+            return None
     return _join([content for _, _, content in group]), False
 
 
@@ -278,7 +281,18 @@ def _answer_span(rest: str) -> tuple[str, bool] | None:
     return (tail, True) if tail else None
 
 
-def _latex(text: str) -> tuple[str, bool] | None:
+def _bare(text: str) -> tuple[str, bool, str] | None:
+    """Bare math: the last math environment; in a short response, the last number of the final
+    sentence when it comes after that environment (math-verify gives both the same priority and
+    reads the rightmost: "costs $2. She pays 9 * 2 = 18" is 18)."""
+    latex = _latex(text)
+    number = _number(text)
+    if number is not None and (latex is None or text.rfind(number[0].replace("\\%", "")) >= latex[2]):
+        return number[0], True, "number"
+    return None if latex is None else (latex[0], latex[1], "latex")
+
+
+def _latex(text: str) -> tuple[str, bool, int] | None:
     spans = math_spans(text)
     fractions = [
         (m.start(), m.end(), m.start(), m.end())
@@ -290,9 +304,9 @@ def _latex(text: str) -> tuple[str, bool] | None:
         line = text.strip()
         unclosed_box = any(command in line for command in BOX_COMMANDS)
         if len(line) <= BARE_LINE_CHARS and "\n" not in line and not unclosed_box and _looks_like_math(line):
-            return line, True  # the whole (one-line) response is an expression: "35.0\%", "x = 5"
+            return line, True, len(text)  # the whole (one-line) response is an expression: "35.0\%"
         return None
-    return _joined_spans(text, candidates, len(candidates) - 1)
+    return (*_joined_spans(text, candidates, len(candidates) - 1), candidates[-1][1])
 
 
 def _number(text: str) -> tuple[str, bool] | None:
@@ -321,8 +335,7 @@ _FINDERS = {
     "gsm8k": _gsm8k,
     "final_answer": _final_answer,
     "answer_is": _answer_is,
-    "latex": _latex,
-    "number": _number,
+    "bare": _bare,
 }
 
 
@@ -348,9 +361,10 @@ def math_spans(text: str) -> list[tuple[int, int, int, int]]:
         if token != _CLOSER[opener.group(0)]:
             continue
         content = text[opener.end() : match.start()]
-        if content.strip() and not (
-            opener.group(0) == "$" and _PROSE_RE.search(_strip_text_commands(content))
-        ):
+        currency = opener.group(0) == "$" and (
+            _PROSE_RE.search(_strip_text_commands(content)) or text[match.end() : match.end() + 1].isdigit()
+        )  # "$5 and she pays $", "9 * $2 = $18": amounts of money, not math
+        if content.strip() and not currency:
             spans.append((opener.start(), match.end(), opener.end(), match.start()))
             opener = None
         else:
