@@ -10,9 +10,11 @@ answer travels to a grading worker. Tiers, tried in this order; the first that f
    math span, else the final token sequence of that sentence (``The largest $n$ is 34.`` -> 34).
 4. ``answer_is``: the same after "the answer is" (math-verify's weaker "answer" anchor).
 5. ``latex``: the last math environment (``$..$``, ``$$..$$``, ``\\(..\\)``, ``\\[..\\]``, or a
-   plain ``\\frac{a}{b}``), with its neighbours joined by "and"/"or"/"," as math-verify reads them.
+   plain ``\\frac{a}{b}``), with its neighbours joined by "and"/"or"/"," as math-verify reads them;
+   a one-line response with no prose is read whole (``35.0\\%``, ``x = 5``).
 6. ``number``: the last number of the final sentence, only for a SHORT response (GSM8K style,
    at most `SHORT_RESPONSE_CHARS` after ``</think>``); never a number from the body of a long one.
+   Tiers 5 and 6 compete by position: the rightmost wins, as math-verify's equal priorities do.
 
 Anything after a chat-template token (``<|im_start|>user``, ``<|im_end|>``, ``</s>``) is not part
 of the response, and "I hope it is correct." ends an answer. A response that was cut off

@@ -9,6 +9,9 @@ Each row gains three lists parallel to its generations: ``extracted`` (str or No
   Open-R1 selects RL prompts that are neither always nor never solved. A row with an unparseable
   gold has no share and is dropped by this filter.
 
+A row's ``finish_reasons`` list (as ``r1lab generate`` writes it) is passed to grading: a generation
+cut off at the token limit counts only an answer it stated, else it is ``no_answer``.
+
 Rows stream through in chunks, so a file larger than memory grades in constant memory.
 """
 
