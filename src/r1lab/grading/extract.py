@@ -28,10 +28,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from r1lab.grading.latex_text import BOX_COMMANDS, boxes, last_boxed, looks_like_math, math_spans
 from r1lab.grading.normalize import normalize_latex, normalize_plain_number
 from r1lab.prompts import THINK_END, THINK_START, split_reasoning
 
-BOX_COMMANDS = ("\\boxed", "\\fbox")
 #: Longest answer we keep: anything longer is not an answer but a runaway box or line.
 MAX_ANSWER_CHARS = 2000
 #: A response (after ``</think>``) up to this long may state its answer as a bare number.
@@ -52,10 +52,7 @@ _FINAL_ANSWER_RE = re.compile(
 )
 _ANSWER_IS_RE = re.compile(r"\banswer\s+(?:is|would\s+be|should\s+be|=)\s*:?", re.IGNORECASE)
 _GSM8K_RE = re.compile(r"####\s*")
-_DELIMITER_RE = re.compile(r"(?<!\\)(?:\$\$|\$|\\\[|\\\]|\\\(|\\\))")
-_CLOSER = {"$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
 _PLAIN_FRACTION_RE = re.compile(r"-?\\[dt]?frac\{-?\d+(?:[.,]\d+)?\}\{-?\d+(?:[.,]\d+)?\}")
-_PROSE_RE = re.compile(r"(?<![\\\w])[A-Za-z]{2,}\s+[A-Za-z]{2,}(?!\s*[({])")
 _JOIN_RE = re.compile(r"^\s*(?:,?\s*and|,?\s*or|,)\s*$", re.IGNORECASE)
 _BOX_GAP_RE = re.compile(
     r"^(?:[\s$,;&]|\\[()\[\]]|\\q?quad|\\text\s*\{\s*(?:and|or)\s*\}|\band\b|\bor\b"
@@ -177,36 +174,6 @@ def strip_chat_tail(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------- tiers
-def boxes(text: str) -> list[tuple[int, int, str]]:
-    """Every complete ``\\boxed{...}``/``\\fbox{...}`` (nested braces) or ``\\boxed 5``: (start, end, content)."""
-    starts = sorted(
-        (m.start(), m.end()) for command in BOX_COMMANDS for m in re.finditer(re.escape(command), text)
-    )
-    if not starts:
-        return []
-    closing = _matching_braces(text)
-    found = []
-    for start, end in starts:
-        rest = end
-        while rest < len(text) and text[rest] == " ":
-            rest += 1
-        if rest < len(text) and text[rest] == "{":
-            close = closing.get(rest)
-            if close is not None:
-                found.append((start, close + 1, text[rest + 1 : close]))
-        elif end < len(text) and text[end] == " ":  # "\boxed 5": one token after a space
-            token = re.match(r"[^\s$.,;]+", text[rest:])
-            if token:
-                found.append((start, rest + token.end(), token.group(0)))
-    return found
-
-
-def last_boxed(text: str) -> str | None:
-    """The content of the last complete ``\\boxed{...}`` or ``\\fbox{...}`` (nested braces allowed)."""
-    found = boxes(text)
-    return found[-1][2] if found else None
-
-
 def _boxed(text: str) -> tuple[str, bool] | None:
     group = _final_boxes(text)
     if not group:
@@ -275,7 +242,7 @@ def _answer_span(rest: str) -> tuple[str, bool] | None:
     if inner:  # "the integer $34$": the math, not the words around it
         return _joined_spans(sentence, inner, len(inner) - 1)
     tail = tail.strip().strip("*").strip()
-    if tail and not _looks_like_math(tail) and len(tail) <= SHORT_RESPONSE_CHARS:
+    if tail and not looks_like_math(tail) and len(tail) <= SHORT_RESPONSE_CHARS:
         # "Jane started growing Sphere 3 hours ago", "34 apples": the number, not the words
         number = _last_number(tail)
         if number is not None:
@@ -305,7 +272,7 @@ def _latex(text: str) -> tuple[str, bool, int] | None:
     if not candidates:
         line = text.strip()
         unclosed_box = any(command in line for command in BOX_COMMANDS)
-        if len(line) <= BARE_LINE_CHARS and "\n" not in line and not unclosed_box and _looks_like_math(line):
+        if len(line) <= BARE_LINE_CHARS and "\n" not in line and not unclosed_box and looks_like_math(line):
             return line, True, len(text)  # the whole (one-line) response is an expression: "35.0\%"
         return None
     return (*_joined_spans(text, candidates, len(candidates) - 1), candidates[-1][1])
@@ -342,51 +309,6 @@ _FINDERS = {
 
 
 # ----------------------------------------------------------------------------- helpers
-def math_spans(text: str) -> list[tuple[int, int, int, int]]:
-    """Math environments in one linear pass: (start, end, content start, content end).
-
-    Inline ``$..$`` and ``\\(..\\)`` stay on one line (as in math-verify); a ``$..$`` holding prose
-    ("costs $5 and she pays $") is two currency amounts, not math.
-    """
-    spans = []
-    opener: re.Match[str] | None = None
-    for match in _DELIMITER_RE.finditer(text):
-        token = match.group(0)
-        if opener is None:
-            if token in _CLOSER:
-                opener = match
-            continue
-        inline = opener.group(0) in ("$", "\\(")
-        if inline and "\n" in text[opener.end() : match.start()]:
-            opener = match if token in _CLOSER else None
-            continue
-        if token != _CLOSER[opener.group(0)]:
-            continue
-        content = text[opener.end() : match.start()]
-        currency = opener.group(0) == "$" and (
-            _PROSE_RE.search(_strip_text_commands(content)) or text[match.end() : match.end() + 1].isdigit()
-        )  # "$5 and she pays $", "9 * $2 = $18": amounts of money, not math
-        if content.strip() and not currency:
-            spans.append((opener.start(), match.end(), opener.end(), match.start()))
-            opener = None
-        else:
-            opener = match if token == "$" else None  # the closing "$" may open the next span
-    return spans
-
-
-def _looks_like_math(line: str) -> bool:
-    """No prose outside LaTeX commands and ``\\text{}``: no word of three letters or more, no two
-    words in a row ("so it is 9"), only short suffixes like "th" and "pm"."""
-    bare = re.sub(r"\\[A-Za-z]+", " ", _strip_text_commands(line))
-    if not any(c.isdigit() or c in "=+-^/\\" for c in line):
-        return False
-    return not re.search(r"[A-Za-z]{3,}|(?<![A-Za-z])[A-Za-z]{2}\s+[A-Za-z]{1,2}(?![A-Za-z])", bare)
-
-
-def _strip_text_commands(content: str) -> str:
-    return re.sub(r"\\(?:text|mathrm|textbf|mbox|operatorname)\s*\{[^{}]*\}", " ", content)
-
-
 def _joined_spans(text: str, spans: list[tuple[int, int, int, int]], last: int) -> tuple[str, bool]:
     """Span ``last`` with the spans before it joined by "and"/"or"/"," (math-verify reads them as a set)."""
     group = [spans[last]]
@@ -429,25 +351,6 @@ def _inside(match: re.Match[str], spans: list[tuple[int, int, int, int]]) -> boo
     return any(start <= match.start() and match.end() <= end for start, end, _, _ in spans)
 
 
-def _matching_braces(text: str) -> dict[int, int]:
-    """Map each ``{`` to its ``}`` in one pass; escaped ``\\{``/``\\}`` are literal characters."""
-    pairs: dict[int, int] = {}
-    stack: list[int] = []
-    index = 0
-    length = len(text)
-    while index < length:
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "{":
-            stack.append(index)
-        elif char == "}" and stack:
-            pairs[stack.pop()] = index
-        index += 1
-    return pairs
-
-
 def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     last = None
     for match in pattern.finditer(text):
@@ -472,3 +375,20 @@ def clean_answer(answer: str, *, plain: bool = False) -> str | None:
     if not answer or len(answer) > MAX_ANSWER_CHARS:
         return None
     return normalize_latex(answer) or None
+
+
+__all__ = [
+    "BOX_COMMANDS",
+    "STATED_TIERS",
+    "TIERS",
+    "Extraction",
+    "boxes",
+    "clean_answer",
+    "extract_answer",
+    "find_answer",
+    "gold_answer",
+    "gold_extraction",
+    "last_boxed",
+    "math_spans",
+    "strip_chat_tail",
+]
