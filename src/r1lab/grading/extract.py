@@ -43,7 +43,7 @@ TIERS = ("boxed", "gsm8k", "final_answer", "answer_is", "latex", "number")
 STATED_TIERS = ("boxed", "gsm8k", "final_answer")
 
 _PART_SEPARATOR = "\x1f"
-_CHAT_TOKEN_RE = re.compile(r"<\|[A-Za-z_][\w.-]{0,40}\|>|<｜[^｜<>\n]{1,40}｜>|</s>")
+_CHAT_TOKEN_RE = re.compile(r"<\|[A-Za-z_][\w.-]{1,40}\|>|<｜[^｜<>\n]{1,40}｜>|</s>")
 _HOPE_RE = re.compile(r"\.?\s*I hope it is correct", re.IGNORECASE)
 _FINAL_ANSWER_RE = re.compile(
     r"\bfinal\s+answer\b(?:\s*\**\s*(?:is\b|:|=|\n))\s*:?\s*\**\s*:?"
@@ -61,6 +61,13 @@ _BOX_GAP_RE = re.compile(
 )
 _PERCENT_AFTER_RE = re.compile(r"^\s*(?:\\?%|percent\b)", re.IGNORECASE)
 _SENTENCE_END_RE = re.compile(r"[.!?](?=\s|$)|\n")
+#: The opening of a sentence up to its first real word: numbers, symbols, short tokens ("p.m.", "cm").
+_LEADING_MATH_RE = re.compile(
+    r"^[^A-Za-z\x00]*(?:(?!(?:is|as|so|of|an|at|by|in|it|on|to|we|be|if|no|or)\b)[A-Za-z]{1,2}\b[^A-Za-z\x00]*)*"
+    r"(?<!\s)(?=\s+[A-Za-z]{2,}|\s*$)",
+    re.IGNORECASE,
+)
+_JOINER_RE = re.compile(r",?\s*(?:and|or)\s+", re.IGNORECASE)
 _VERB_RE = re.compile(r"\s(?:is|are|was|equals|be)\s", re.IGNORECASE)
 _NUMBER_RE = re.compile(
     r"(?<![\w.^_{}\\/])-?(?:[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)"
@@ -235,6 +242,19 @@ def _answer_span(rest: str) -> tuple[str, bool] | None:
         return _joined_spans(rest, spans, 0)
     sentence = _sentence(rest, spans)
     masked = _mask(sentence, spans)
+    lead = _LEADING_MATH_RE.match(masked)
+    if lead and re.search(r"\d", lead.group(0)) and "\x00" not in lead.group(0):
+        # "12,000,023", "5 because it is the only even prime", "4:30 p.m.": what opens the sentence;
+        # "2 and 3": several of them, a set
+        parts, position = [sentence[: lead.end()]], lead.end()
+        while len(parts) < 6:
+            joiner = _JOINER_RE.match(masked, position)
+            more = _LEADING_MATH_RE.match(masked[joiner.end() :]) if joiner else None
+            if not more or not re.search(r"\d", more.group(0)) or "\x00" in more.group(0):
+                break
+            parts.append(sentence[joiner.end() : joiner.end() + more.end()])
+            position = joiner.end() + more.end()
+        return _join([part.strip().rstrip(".,;:") for part in parts]), True
     verbs = list(_VERB_RE.finditer(masked))
     start = verbs[-1].end() if verbs else 0
     tail = sentence[start:].strip()
