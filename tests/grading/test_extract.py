@@ -77,6 +77,13 @@ def test_hostile_responses_are_linear_time():
         "Answer: " * 10_000 + "3",
         "1," * 50_000,
         "x" * 100_000,
+        "$" * 100_000,
+        "$a$ and " * 20_000,
+        "\\boxed{1} or " * 20_000,
+        "<|im_start|>" * 10_000,
+        "\\[" * 50_000,
+        "The answer is " + "x is " * 20_000,
+        "<think>" * 20_000 + "12",
     ]
     results = [extract_answer(text) for text in hostile]
     assert results[0] is None

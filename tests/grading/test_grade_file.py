@@ -103,3 +103,40 @@ def test_bad_options_are_config_errors(tmp_path):
         GradeConfig(input="a", output="b", pass_rate=[0.5])
     with pytest.raises(ConfigError, match="pass_rate"):
         GradeConfig(input="a", output="b", pass_rate=[0.9, 0.1])
+
+
+def test_finish_reasons_make_a_cut_off_generation_no_answer(tmp_path, capsys):
+    # The same text twice: finished, its final sentence states 7; cut off at the token limit, it
+    # stated nothing, and its last number being the gold does not make it right.
+    rows = [
+        {"id": "t", "answer": "7", "generations": ["so 3 + 4 = 7"] * 2, "finish_reasons": ["stop", "length"]}
+    ]
+    src, out = _write(tmp_path / "gen.jsonl", rows), tmp_path / "graded.jsonl"
+    assert main(["grade", "--input", str(src), "--output", str(out)]) == 0
+    graded = _read(out)[0]
+    assert graded["correct"] == [True, False]
+    assert graded["grade_status"] == ["ok", "no_answer"]
+    assert "no_answer         1" in capsys.readouterr().out
+
+
+def test_evaluation_passes_finish_reasons_to_grading():
+    # r1lab evaluate grades through the same path: a sample cut off at max_tokens is no_answer there too.
+    from r1lab.evaluation.config import EvalConfig
+    from r1lab.evaluation.runner import grade_rows
+
+    config = EvalConfig(base_urls=["http://127.0.0.1:1/v1"], model="m")
+    rows = [
+        (
+            {"id": "1", "problem": "p", "answer": "7"},
+            {"generations": ["so 3 + 4 = 7"] * 2, "finish_reasons": ["stop", "length"]},
+        ),
+        (
+            {"id": "2", "problem": "q", "answer": "7"},
+            {"generations": ["so 3 + 4 = 7"]},
+        ),  # no finish reasons: finished
+    ]
+    details = grade_rows(rows, 1, config)
+    assert [d["grade_status"] for d in details] == [["ok"], ["ok"]]
+    details = grade_rows(rows[:1], 2, config)
+    assert details[0]["grade_status"] == ["ok", "no_answer"]
+    assert details[0]["correct"] == [True, False]

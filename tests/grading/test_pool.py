@@ -40,7 +40,7 @@ def test_hostile_answers_time_out_within_the_bound(pool):
     from r1lab.grading import extract_answer
 
     for response in HOSTILE:
-        answer = extract_answer(response)
+        answer = extract_answer(response) or response  # the deep box is too long to be an answer
         value, seconds = _latency(pool, "check", (answer, "1"), 1.0)
         assert isinstance(value, TaskTimeout) or value in ("wrong", "correct"), value
         assert seconds <= 1.0 + 1.0, (response[:40], seconds)

@@ -79,3 +79,62 @@ def test_rewards_never_raise_and_stay_in_range(batch, data):
                 func.__name__,
                 value,
             )
+
+
+# ---- a response that states no final answer never earns an accuracy reward (issue #13)
+# Reasoning made of these can hold the gold anywhere (as a number, in $...$, after "the answer is")
+# but can never form a stated answer: no box, no "####", no "final answer", no "Answer:".
+REASONING = [
+    "7",
+    "3 + 4 = 7",
+    "so we get",
+    "the answer is 7",
+    "$7$",
+    "$x = 7$",
+    "\\frac{14}{2}",
+    "Let me check",
+    "x",
+    "=",
+    "\n",
+    ". ",
+    "7.",
+    "hmm, 7?",
+    "1,000",
+]
+reasoning = st.lists(
+    st.sampled_from(REASONING) | st.text(alphabet="abcdefgh 0123456789+-=.", max_size=12), max_size=40
+)
+golds = st.sampled_from(["7", "\\frac{14}{2}", "7.0", "1000"])
+
+
+def _accuracy_and_statuses(completions: list, gold: str) -> tuple[list, list]:
+    from r1lab.rewards.math import AccuracyReward
+
+    logged: dict[str, list] = {}
+    values = AccuracyReward(timeout=2.0)(
+        completions, answer=[gold] * len(completions), log_extra=lambda column, v: logged.update({column: v})
+    )
+    return values, logged["grade_status"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=reasoning, gold=golds)
+def test_a_cut_off_trace_never_earns_accuracy(parts, gold):
+    # An unclosed <think> is a trace cut off by the token limit: whatever numbers it holds, it
+    # stated no final answer. The trailing gold makes "its last number equals the gold" certain.
+    trace = "<think>" + " ".join(parts) + " " + gold
+    values, statuses = _accuracy_and_statuses([trace, [{"role": "assistant", "content": trace}]], gold)
+    assert values == [0.0, 0.0]
+    assert statuses == ["no_answer", "no_answer"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    parts=st.lists(st.sampled_from([p for p in REASONING if not any(c in p for c in ("$", "\\", "answer"))]))
+)
+def test_a_long_response_without_an_answer_never_earns_accuracy(parts):
+    # A finished but long response with no anchor and no math: its body's numbers are not an answer.
+    body = ("We keep working on the problem. " * 40) + " ".join(parts) + " so 7"
+    values, statuses = _accuracy_and_statuses([body], "7")
+    assert values == [0.0]
+    assert statuses == ["no_answer"]

@@ -53,7 +53,11 @@ def test_accuracy_logs_through_trl_hooks():
         log_metric=lambda k, v: metrics.setdefault(k, v),
     )
     assert logged == {"extracted": ["4", "1"], "grade_status": ["ok", "unparseable_gold"]}
-    assert metrics == {"grading/timeout_share": 0.0, "grading/unparseable_gold_share": 0.5}
+    assert metrics == {
+        "grading/timeout_share": 0.0,
+        "grading/no_answer_share": 0.0,
+        "grading/unparseable_gold_share": 0.5,
+    }
 
 
 @pytest.mark.parametrize(

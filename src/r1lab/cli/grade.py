@@ -14,7 +14,8 @@ def register(subparsers) -> None:
         "grade",
         help="grade generations with math-verify: adds extracted/correct/grade_status, prints accuracy",
         description="Grade every generation of every row against the gold answer (only the text after "
-        "</think> counts) and add `extracted`, `correct` and `grade_status` lists. "
+        "</think> counts; a generation whose finish_reasons entry is 'length' counts only an answer it stated) "
+        "and add `extracted`, `correct` and `grade_status` lists. "
         "Example: r1lab grade --input gen.jsonl --output graded.jsonl --keep correct --pass-rate 0.1 0.9",
     )
     add_dataclass_arguments(parser, GradeConfig)

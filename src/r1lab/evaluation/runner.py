@@ -215,7 +215,13 @@ def grade_rows(
         )
     responses = [text for texts in samples for text in texts]
     golds = [str(problem["answer"]) for (problem, _), texts in zip(rows, samples, strict=True) for _ in texts]
-    grades = grade_many(responses, golds, timeout=config.grade_timeout, workers=config.grade_workers)
+    reasons: list[str | None] = []  # a sample cut off at max_tokens counts only an answer it stated
+    for (_, row), texts in zip(rows, samples, strict=True):
+        given = list(row.get("finish_reasons") or [])[: len(texts)]
+        reasons += given + [None] * (len(texts) - len(given))
+    grades = grade_many(
+        responses, golds, timeout=config.grade_timeout, workers=config.grade_workers, finish_reasons=reasons
+    )
 
     per_problem = []
     cursor = 0

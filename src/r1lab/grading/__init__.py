@@ -9,7 +9,7 @@ Verification runs in worker processes with a hard deadline per item (`r1lab.grad
 is bounded in time and safe to call from threads and from inside TRL reward functions.
 """
 
-from r1lab.grading.extract import extract_answer, gold_answer
+from r1lab.grading.extract import TIERS, Extraction, extract_answer, find_answer, gold_answer
 from r1lab.grading.files import KEEP_CHOICES, GradeConfig, GradeStats, grade_file, grade_rows
 from r1lab.grading.grader import DEFAULT_TIMEOUT_S, cluster_answers, grade, grade_many
 from r1lab.grading.pool import GradingPool, get_pool, shutdown_pool
@@ -26,11 +26,13 @@ from r1lab.grading.verify import (
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "STATUSES",
+    "TIERS",
     "STATUS_ERROR",
     "STATUS_NO_ANSWER",
     "STATUS_OK",
     "STATUS_TIMEOUT",
     "STATUS_UNPARSEABLE_GOLD",
+    "Extraction",
     "Grade",
     "GradeConfig",
     "GradeStats",
@@ -38,6 +40,7 @@ __all__ = [
     "GradingPool",
     "cluster_answers",
     "extract_answer",
+    "find_answer",
     "get_pool",
     "gold_answer",
     "grade",

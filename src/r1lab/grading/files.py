@@ -9,6 +9,9 @@ Each row gains three lists parallel to its generations: ``extracted`` (str or No
   Open-R1 selects RL prompts that are neither always nor never solved. A row with an unparseable
   gold has no share and is dropped by this filter.
 
+A row's ``finish_reasons`` list (as ``r1lab generate`` writes it) is passed to grading: a generation
+cut off at the token limit counts only an answer it stated, else it is ``no_answer``.
+
 Rows stream through in chunks, so a file larger than memory grades in constant memory.
 """
 
@@ -204,7 +207,10 @@ def _grade_chunk(
         return
     responses = [text for _, texts in chunk for text in texts]
     golds = [row[config.answer_column] for row, texts in chunk for _ in texts]
-    grades = grade_many(responses, golds, timeout=config.timeout, workers=config.workers)
+    reasons = [reason for row, texts in chunk for reason in _finish_reasons(row, len(texts))]
+    grades = grade_many(
+        responses, golds, timeout=config.timeout, workers=config.workers, finish_reasons=reasons
+    )
     position = 0
     for row, texts in chunk:
         row_grades = grades[position : position + len(texts)]
@@ -218,6 +224,19 @@ def _grade_chunk(
             stats.rows_out += 1
             stats.generations_out += len(kept["correct"])
             yield kept
+
+
+def _finish_reasons(row: dict[str, Any], count: int) -> list[str | None]:
+    """The row's ``finish_reasons`` (one per generation, as r1lab generate writes them), if it has them.
+
+    A generation that ended with "length" was cut off: only an answer it stated counts.
+    """
+    value = row.get("finish_reasons", row.get("finish_reason"))
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or len(value) != count:
+        return [None] * count
+    return [v if isinstance(v, str) else None for v in value]
 
 
 def _with_grades(row: dict[str, Any], grades: list[Grade]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from r1lab.errors import R1labError
-from r1lab.grading.extract import extract_answer, gold_answer
+from r1lab.grading.extract import Extraction, find_answer, gold_extraction
 from r1lab.grading.pool import TaskFailed, TaskTimeout, get_pool, run_tasks
 from r1lab.grading.verify import (
     STATUS_ERROR,
@@ -31,9 +31,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 5.0
 
 
-def grade(response: str | None, gold: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Grade:
+def grade(
+    response: str | None, gold: Any, timeout: float = DEFAULT_TIMEOUT_S, finish_reason: str | None = None
+) -> Grade:
     """Grade one response against one gold answer (LaTeX, a number, or a solution with ``\\boxed{}``)."""
-    return grade_many([response], [gold], timeout=timeout)[0]
+    return grade_many([response], [gold], timeout=timeout, finish_reasons=[finish_reason])[0]
 
 
 def grade_many(
@@ -41,8 +43,13 @@ def grade_many(
     golds: Sequence[Any],
     timeout: float = DEFAULT_TIMEOUT_S,
     workers: int | None = None,
+    finish_reasons: Sequence[str | None] | None = None,
 ) -> list[Grade]:
     """Grade responses against golds pairwise, in parallel, each within ``timeout`` seconds.
+
+    ``finish_reasons`` (optional, parallel to ``responses``): a response that ended with
+    ``"length"`` was cut off, and counts only an answer it stated (boxed, ``####``, "final
+    answer"); without one it is ``no_answer``, whatever numbers its reasoning holds.
 
     ``workers``: None for the shared pool (one process per core), N for a shared pool of N, 0 to
     verify in this process (no hard time bound: math-verify's timer works only on the main thread).
@@ -50,18 +57,28 @@ def grade_many(
     """
     if len(responses) != len(golds):
         raise R1labError(f"grade_many: {len(responses)} responses but {len(golds)} gold answers")
-    extracted = [extract_answer(r if isinstance(r, str) or r is None else str(r)) for r in responses]
-    gold_texts = [gold_answer(g) for g in golds]
+    if finish_reasons is None:
+        finish_reasons = [None] * len(responses)
+    elif len(finish_reasons) != len(responses):
+        raise R1labError(f"grade_many: {len(responses)} responses but {len(finish_reasons)} finish reasons")
+    found = [
+        find_answer(r if isinstance(r, str) or r is None else str(r), finish_reason=_reason(f))
+        for r, f in zip(responses, finish_reasons, strict=True)
+    ]
+    gold_found = [gold_extraction(g) for g in golds]
+    extracted = [f.answer if f else None for f in found]
+    gold_texts = [g.answer if g else None for g in gold_found]
     # A missing prediction still needs the gold checked: an unreadable gold decides the outcome.
-    keys = [(pred or "", gold) for pred, gold in zip(extracted, gold_texts, strict=True) if gold is not None]
+    # The parts of a multi-box answer travel along: boxes that all equal the gold are right.
+    keys = [_check_key(pred, gold) for pred, gold in zip(found, gold_found, strict=True) if gold is not None]
     unique = list(dict.fromkeys(keys))
     outcomes = dict(zip(unique, _run("check", unique, timeout, workers), strict=True))
     grades = []
-    for pred, gold in zip(extracted, gold_texts, strict=True):
+    for pred_found, gold_found_one, pred, gold in zip(found, gold_found, extracted, gold_texts, strict=True):
         if gold is None:
             grades.append(Grade(False, pred, STATUS_UNPARSEABLE_GOLD, None))
             continue
-        outcome = outcomes[(pred or "", gold)]
+        outcome = outcomes[_check_key(pred_found, gold_found_one)]
         if outcome == STATUS_UNPARSEABLE_GOLD:
             grades.append(Grade(False, pred, STATUS_UNPARSEABLE_GOLD, gold))
         elif pred is None:
@@ -74,6 +91,17 @@ def grade_many(
         else:
             grades.append(Grade(outcome == "correct", pred, STATUS_OK, gold))
     return grades
+
+
+def _check_key(pred: Extraction | None, gold: Extraction) -> tuple:
+    """The ``check`` operation's arguments: (answer, gold, answer parts, gold parts)."""
+    pred_parts = pred.parts if pred and len(pred.parts) > 1 else ()
+    gold_parts = gold.parts if len(gold.parts) > 1 else ()
+    return (pred.answer if pred else "", gold.answer, pred_parts, gold_parts)
+
+
+def _reason(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def cluster_answers(

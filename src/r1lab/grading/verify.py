@@ -114,12 +114,28 @@ def same_text(a: str, b: str) -> bool:
     return _SPACE_RE.sub("", a) == _SPACE_RE.sub("", b)
 
 
-def check_answer(prediction: str, gold: str) -> str:
+def check_answer(
+    prediction: str, gold: str, prediction_parts: tuple[str, ...] = (), gold_parts: tuple[str, ...] = ()
+) -> str:
     """Compare an extracted answer with a gold answer: "correct", "wrong" or "unparseable_gold".
 
     The gold is parsed first and alone decides "unparseable_gold", so the outcome for a bad
-    reference never depends on what the model wrote.
+    reference never depends on what the model wrote. A multi-part answer (several boxes) is a
+    set; when that set is not the gold, it is still right if every part is the gold on its own
+    (``\\boxed{15\\frac{39}{40}}, or \\boxed{\\frac{639}{40}}``: one value written two ways), and
+    the same holds for a multi-part gold. Listing several different values is never right.
     """
+    outcome = _check_one(prediction, gold)
+    if outcome != "wrong":
+        return outcome
+    if prediction_parts and all(_check_one(part, gold) == "correct" for part in prediction_parts):
+        return "correct"
+    if gold_parts and all(_check_one(prediction, part) == "correct" for part in gold_parts):
+        return "correct"
+    return "wrong"
+
+
+def _check_one(prediction: str, gold: str) -> str:
     from math_verify import verify
 
     gold_parsed = parse_answer(gold)
@@ -131,7 +147,30 @@ def check_answer(prediction: str, gold: str) -> str:
     if not prediction_parsed:
         return "wrong"
     # math-verify is asymmetric (assignments, intervals): gold first, prediction second.
-    return "correct" if verify(list(gold_parsed), list(prediction_parsed), timeout_seconds=None) else "wrong"
+    if verify(list(gold_parsed), list(prediction_parsed), timeout_seconds=None):
+        return "correct"
+    # math-verify equates "35\\%" with 35 but not "35.5\\%" with 35.5: a percentage on one side
+    # only is also read as its number, as it already is for integers.
+    gold_number, prediction_number = _without_percent(gold), _without_percent(prediction)
+    if (gold_number is None) != (prediction_number is None):
+        gold_parsed = parse_answer(gold_number) if gold_number else gold_parsed
+        prediction_parsed = parse_answer(prediction_number) if prediction_number else prediction_parsed
+        if gold_parsed and prediction_parsed:
+            return (
+                "correct"
+                if verify(list(gold_parsed), list(prediction_parsed), timeout_seconds=None)
+                else "wrong"
+            )
+    return "wrong"
+
+
+_PERCENT_NUMBER_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:\\?%|\\text\{\s*\\?%\s*\})\s*$")
+
+
+def _without_percent(answer: str) -> str | None:
+    """``35.5\\%`` -> ``35.5``; None when the answer is not a number with a percent sign."""
+    match = _PERCENT_NUMBER_RE.match(answer)
+    return match.group(1) if match else None
 
 
 def answers_equivalent(a: str, b: str) -> bool:

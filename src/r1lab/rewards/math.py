@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from r1lab.grading import DEFAULT_TIMEOUT_S, STATUS_TIMEOUT, STATUS_UNPARSEABLE_GOLD, Grade, grade_many
+from r1lab.grading import (
+    DEFAULT_TIMEOUT_S,
+    STATUS_NO_ANSWER,
+    STATUS_TIMEOUT,
+    STATUS_UNPARSEABLE_GOLD,
+    Grade,
+    grade_many,
+)
 from r1lab.rewards.base import Reward, check_positive, completion_text, gold_answers, log_extra, log_metric
 
 
@@ -52,6 +59,11 @@ class AccuracyReward(Reward):
         log_extra(kwargs, "grade_status", [g.status for g in grades])
         log_metric(
             kwargs, "grading/timeout_share", sum(g.status == STATUS_TIMEOUT for g in grades) / len(grades)
+        )
+        # Responses that state no final answer (cut off mid-reasoning, or never concluding) earn
+        # nothing; how often that happens is the first thing to watch when rewards stay flat.
+        log_metric(
+            kwargs, "grading/no_answer_share", sum(g.status == STATUS_NO_ANSWER for g in grades) / len(grades)
         )
         log_metric(
             kwargs,
