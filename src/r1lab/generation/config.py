@@ -86,6 +86,12 @@ class RequestOptions:
         },
     )
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    # Sharding is shared so that `r1lab evaluate` splits its problems across a Slurm job array
+    # exactly as `r1lab generate` splits its input (by a hash of the row id).
+    shard_index: int = field(default=0, metadata={"help": "this job's shard, 0 <= i < num_shards"})
+    num_shards: int = field(
+        default=1, metadata={"help": "split the input into this many shards by a hash of the row id"}
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.base_urls, str):
@@ -113,6 +119,8 @@ class RequestOptions:
             (self.temperature >= 0, "temperature must be >= 0"),
             (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (self.api in ("chat", "completions"), "api must be 'chat' or 'completions'"),
+            (self.num_shards >= 1, "num_shards must be >= 1"),
+            (0 <= self.shard_index < self.num_shards, "shard_index must be in [0, num_shards)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -150,10 +158,6 @@ class GenerateConfig(RequestOptions):
             "help": "column holding a unique row id (default: the 'id' column if any, else a hash of the prompt)"
         },
     )
-    shard_index: int = field(default=0, metadata={"help": "this job's shard, 0 <= i < num_shards"})
-    num_shards: int = field(
-        default=1, metadata={"help": "split the input into this many shards by a hash of the row id"}
-    )
     split: str = field(default="train", metadata={"help": "split of a Hugging Face dataset input"})
     limit: int | None = field(default=None, metadata={"help": "only the first N rows of the (sharded) input"})
 
@@ -169,8 +173,6 @@ class GenerateConfig(RequestOptions):
         self.validate_requests()
         checks = [
             (self.num_generations >= 1, "num_generations must be >= 1"),
-            (self.num_shards >= 1, "num_shards must be >= 1"),
-            (0 <= self.shard_index < self.num_shards, "shard_index must be in [0, num_shards)"),
             (self.limit is None or self.limit >= 0, "limit must be >= 0"),
             (bool(self.output), "output is required"),
         ]
