@@ -1,0 +1,78 @@
+"""slurm/submit.sh generate on a real Slurm: a 3-task array of transformers servers, a preempted
+task resubmitted, and the dependent merge: every input row exactly once, no finished row redone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from .conftest import job_logs, read_rows, submit, wait_done
+
+pytestmark = pytest.mark.slow
+
+NUM_ROWS = 24
+
+
+def _write_input(path):
+    rows = [{"id": f"q{i:02d}", "problem": f"Compute {i} + {i + 1}.", "answer": str(2 * i + 1)} for i in range(NUM_ROWS)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return [r["id"] for r in rows]
+
+
+def _wait_rows(path, count, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_bytes().splitlines()) >= count:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{path} never reached {count} rows")
+
+
+def test_generate_array_cancel_resubmit_merge(slurm_cluster, slurm_env, tmp_path):
+    ids = _write_input(tmp_path / "input.jsonl")
+    out = tmp_path / "run"
+    env = {**slurm_env, "NUM_SHARDS": "3", "OUTPUT_DIR": str(out)}
+    args = ["--input", str(tmp_path / "input.jsonl"), "--max-tokens", "48", "--max-concurrent", "1"]
+    array, merge = submit("generate", args, env)
+
+    # Preempt task 1 once it has written some rows: Slurm sends SIGTERM, then SIGKILL after KillWait.
+    shard1 = out / "shards" / "shard-1.jsonl"
+    _wait_rows(shard1, 2, timeout=120)
+    subprocess.run(["scancel", f"{array}_1"], env=env, check=True, timeout=30)
+    states = wait_done(array, env, timeout=180, cluster=slurm_cluster)
+    logs = job_logs(out)
+    assert states["1"] == "CANCELLED", (states, logs)
+    assert states["0"] == states["2"] == "COMPLETED", (states, logs)
+    assert "SIGTERM" in logs  # the task's trap and r1lab both saw the signal
+    before = shard1.read_bytes()
+    kept = before.splitlines()
+    assert 2 <= len(kept) < len({i for i in ids}), "task 1 was not cancelled mid-run"
+    # The merge depended on every task succeeding: it is dropped, not run on a partial shard.
+    assert wait_done(merge, env, timeout=60, cluster=slurm_cluster)[merge] == "CANCELLED"
+    assert not (out / "generations.jsonl").exists()
+
+    # Resubmit only the cancelled task (and a new merge): it resumes the shard.
+    array2, merge2 = submit("generate", args, {**env, "ARRAY": "1"})
+    wait_done(array2, env, timeout=180, cluster=slurm_cluster)
+    states = wait_done(merge2, env, timeout=120, cluster=slurm_cluster)
+    assert states[merge2] == "COMPLETED", job_logs(out)
+    after = shard1.read_bytes()
+    assert after.startswith(before.rstrip(b"\n").rsplit(b"\n", 1)[0]), "finished rows were rewritten"
+
+    merged = read_rows(out / "generations.jsonl")
+    assert sorted(r["id"] for r in merged) == sorted(ids)  # every row, exactly once
+    assert all(r["generations"] and isinstance(r["generations"][0], str) for r in merged)
+    shard_ids = [r["id"] for i in range(3) for r in read_rows(out / "shards" / f"shard-{i}.jsonl")]
+    assert len(shard_ids) == len(set(shard_ids)) == NUM_ROWS
+    stats = json.loads((out / "generations.stats.json").read_text())
+    assert stats["shards"] == 3 and stats["rows"] == NUM_ROWS
+    # Stats describe each shard's last run: the resubmitted task skipped what the cancelled one wrote.
+    assert stats["rows_total"] == NUM_ROWS
+    shard1_stats = json.loads((out / "shards" / "shard-1.stats.json").read_text())
+    assert shard1_stats["rows_skipped"] == len(kept) - (not before.endswith(b"\n"))
+    assert shard1_stats["rows_done"] == shard1_stats["rows_total"] - shard1_stats["rows_skipped"]
+    manifest = json.loads((out / "generations.manifest.json").read_text())
+    assert manifest["run"]["num_shards"] == 3 and len(manifest["merged_from"]) == 3
