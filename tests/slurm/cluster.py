@@ -127,7 +127,10 @@ class SlurmCluster:
                     "InactiveLimit=0",
                     f"NodeName={self.node} NodeAddr=127.0.0.1 NodeHostname=localhost "
                     f"CPUs={self.cpus} RealMemory={self.memory_mb} State=UNKNOWN",
-                    f"PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE State=UP",
+                    # Jobs may share cores: the array tasks mostly wait (on model loading, on requests),
+                    # and a 2-core machine would otherwise run them one or two at a time.
+                    f"PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE "
+                    "OverSubscribe=FORCE:4 State=UP",
                     "",
                 ]
             )

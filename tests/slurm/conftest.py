@@ -64,7 +64,11 @@ def slurm_env(slurm_cluster, tiny_model_dir):
 def submit(mode: str, args: list[str], env: dict[str, str]) -> tuple[str, str]:
     """``slurm/submit.sh MODE ARGS``: returns (array job id, merge job id)."""
     result = subprocess.run(
-        ["bash", str(SLURM_DIR / "submit.sh"), mode, *args], env=env, capture_output=True, text=True, timeout=60
+        ["bash", str(SLURM_DIR / "submit.sh"), mode, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     ids = dict(line.split() for line in result.stdout.strip().splitlines())
@@ -104,4 +108,7 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def job_logs(output_dir: Path) -> str:
-    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted((output_dir / "logs").glob("*")))
+    return "\n".join(
+        f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+        for p in sorted((output_dir / "logs").glob("*"))
+    )

@@ -17,7 +17,10 @@ NUM_ROWS = 24
 
 
 def _write_input(path):
-    rows = [{"id": f"q{i:02d}", "problem": f"Compute {i} + {i + 1}.", "answer": str(2 * i + 1)} for i in range(NUM_ROWS)]
+    rows = [
+        {"id": f"q{i:02d}", "problem": f"Compute {i} + {i + 1}.", "answer": str(2 * i + 1)}
+        for i in range(NUM_ROWS)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return [r["id"] for r in rows]
 

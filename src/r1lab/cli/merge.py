@@ -75,4 +75,6 @@ def prepare_run(config) -> None:
             **sampling_fields(config),
         }
         # The runner's settings.json already refuses a resume with other settings.
-        write_manifest(Path(config.output_dir) / name / GENERATIONS_FILE, run, config.shard_index, strict=False)
+        write_manifest(
+            Path(config.output_dir) / name / GENERATIONS_FILE, run, config.shard_index, strict=False
+        )
