@@ -179,7 +179,14 @@ class SlurmCluster:
         return subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=60, **kwargs)
 
     def stop(self) -> None:
-        """Stop the daemons this cluster started (by PID, newest first): SIGTERM, then SIGKILL."""
+        """Cancel this cluster's jobs (so no job step outlives it), then stop the daemons this
+        cluster started, by PID, newest first: SIGTERM, then SIGKILL."""
+        if self.processes and all(p.poll() is None for p in self.processes):
+            with contextlib.suppress(Exception):
+                self._run(["scancel", "--full", "--user", str(os.geteuid())])
+                deadline = time.monotonic() + self.kill_wait + 10
+                while self._run(["squeue", "-h"]).stdout.strip() and time.monotonic() < deadline:
+                    time.sleep(0.5)
         for process in reversed(self.processes):
             if process.poll() is None:
                 process.terminate()
