@@ -1,5 +1,6 @@
-"""slurm/submit.sh generate on a real Slurm: a 3-task array of transformers servers, a preempted
-task resubmitted, and the dependent merge: every input row exactly once, no finished row redone."""
+"""slurm/submit.sh generate on a real Slurm: a 3-task array of transformers servers, one task
+cancelled and resubmitted, one requeued, and the dependent merge: every input row exactly once, no
+finished row redone."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from .conftest import job_logs, read_rows, submit, wait_done
+from .conftest import job_logs, job_states, read_rows, submit, wait_done
 
 pytestmark = pytest.mark.slow
 
@@ -41,27 +42,42 @@ def test_generate_array_cancel_resubmit_merge(slurm_cluster, slurm_env, tmp_path
     args = ["--input", str(tmp_path / "input.jsonl"), "--max-tokens", "48", "--max-concurrent", "1"]
     array, merge = submit("generate", args, env)
 
-    # Preempt task 1 once it has written some rows: Slurm sends SIGTERM, then SIGKILL after KillWait.
-    shard1 = out / "shards" / "shard-1.jsonl"
+    # Cancel task 1 once it has written some rows: Slurm sends SIGTERM, then SIGKILL after KillWait.
+    shard1, shard2 = out / "shards" / "shard-1.jsonl", out / "shards" / "shard-2.jsonl"
     _wait_rows(shard1, 2, timeout=120)
     subprocess.run(["scancel", f"{array}_1"], env=env, check=True, timeout=30)
+    # Requeue task 2 mid-run, as a preemption would: Slurm kills it and starts it again (now, not
+    # after the usual requeue delay), and the rerun resumes the shard.
+    _wait_rows(shard2, 2, timeout=120)
+    subprocess.run(["scontrol", "requeue", f"{array}_2"], env=env, check=True, timeout=30)
+    time.sleep(2)
+    subprocess.run(["scontrol", "update", f"JobId={array}_2", "StartTime=now"], env=env, timeout=30)
+
+    # The merge depended on every task succeeding: it is dropped, not run on a partial shard.
+    assert wait_done(merge, env, timeout=60, cluster=slurm_cluster)[merge] == "CANCELLED"
+    assert not (out / "generations.jsonl").exists()
+    deadline = time.monotonic() + 60
+    while job_states(array, env).get("1") != "CANCELLED" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    before = shard1.read_bytes()
+    kept = before.splitlines()
+    # Resubmit only the cancelled task (and a new merge), while task 2 is still rerunning.
+    array2, merge2 = submit("generate", args, {**env, "ARRAY": "1"})
+
     states = wait_done(array, env, timeout=180, cluster=slurm_cluster)
     logs = job_logs(out)
     assert states["1"] == "CANCELLED", (states, logs)
     assert states["0"] == states["2"] == "COMPLETED", (states, logs)
     assert "SIGTERM" in logs  # the task's trap and r1lab both saw the signal
-    before = shard1.read_bytes()
-    kept = before.splitlines()
-    assert 2 <= len(kept) < len({i for i in ids}), "task 1 was not cancelled mid-run"
-    # The merge depended on every task succeeding: it is dropped, not run on a partial shard.
-    assert wait_done(merge, env, timeout=60, cluster=slurm_cluster)[merge] == "CANCELLED"
-    assert not (out / "generations.jsonl").exists()
+    assert "shard 2 of 3 on" in logs and "(restart count 1)" in logs  # task 2 ran again
+    shard2_stats = json.loads((out / "shards" / "shard-2.stats.json").read_text())
+    assert shard2_stats["rows_skipped"] >= 2  # the requeued run kept what the first one wrote
+    assert shard2_stats["rows_done"] + shard2_stats["rows_skipped"] == shard2_stats["rows_total"]
 
-    # Resubmit only the cancelled task (and a new merge): it resumes the shard.
-    array2, merge2 = submit("generate", args, {**env, "ARRAY": "1"})
     wait_done(array2, env, timeout=180, cluster=slurm_cluster)
     states = wait_done(merge2, env, timeout=120, cluster=slurm_cluster)
     assert states[merge2] == "COMPLETED", job_logs(out)
+    assert 2 <= len(kept) < len(read_rows(shard1)), "task 1 was not cancelled mid-run"
     after = shard1.read_bytes()
     assert after.startswith(before.rstrip(b"\n").rsplit(b"\n", 1)[0]), "finished rows were rewritten"
 
