@@ -118,7 +118,7 @@ run_client() {
 
 on_term() {
     log "SIGTERM: stopping (finished rows are on disk; a requeued or resubmitted task resumes)"
-    [[ -n "$CLIENT_PID" ]] && kill -TERM "$CLIENT_PID" 2>/dev/null || true
+    if [[ -n "$CLIENT_PID" ]]; then kill -TERM "$CLIENT_PID" 2>/dev/null || true; fi
     while [[ -n "$CLIENT_PID" ]] && kill -0 "$CLIENT_PID" 2>/dev/null; do sleep 0.2; done
     stop_server
     exit 143
