@@ -123,8 +123,19 @@ on_term() {
     stop_server
     exit 143
 }
+# USR1 (ask for it with `sbatch --signal=B:USR1@300`: 5 minutes before the time limit): requeue this
+# task; Slurm then stops it with SIGTERM as above and starts it again, and the rerun resumes.
+on_usr1() {
+    # In an array, SLURM_JOB_ID of one task can equal the array's id, which would requeue every task.
+    local self=${SLURM_JOB_ID:?}
+    [[ -n "${SLURM_ARRAY_JOB_ID:-}" ]] && self="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
+    log "USR1: requeueing this task ($self) before its time limit"
+    scontrol requeue "$self" || log "scontrol requeue $self failed (is the job --requeue?)"
+}
+
 # install_traps: for the array tasks; SIGTERM (preemption, scancel, time limit) stops client and server.
 install_traps() {
     trap on_term TERM
+    trap on_usr1 USR1
     trap stop_server EXIT
 }

@@ -1,5 +1,5 @@
 """slurm/submit.sh generate on a real Slurm: a 3-task array of transformers servers, one task
-cancelled and resubmitted, one requeued, and the dependent merge: every input row exactly once, no
+cancelled and resubmitted, one requeuing itself on USR1, and the dependent merge: every input row exactly once, no
 finished row redone."""
 
 from __future__ import annotations
@@ -46,11 +46,14 @@ def test_generate_array_cancel_resubmit_merge(slurm_cluster, slurm_env, tmp_path
     shard1, shard2 = out / "shards" / "shard-1.jsonl", out / "shards" / "shard-2.jsonl"
     _wait_rows(shard1, 2, timeout=120)
     subprocess.run(["scancel", f"{array}_1"], env=env, check=True, timeout=30)
-    # Requeue task 2 mid-run, as a preemption would: Slurm kills it and starts it again (now, not
-    # after the usual requeue delay), and the rerun resumes the shard.
+    # Task 2 gets USR1 mid-run, as `--signal=B:USR1@300` sends it before a time limit: its trap
+    # requeues it, Slurm kills it and starts it again (now, not after the usual requeue delay), and
+    # the rerun resumes the shard.
     _wait_rows(shard2, 2, timeout=120)
-    subprocess.run(["scontrol", "requeue", f"{array}_2"], env=env, check=True, timeout=30)
-    time.sleep(2)
+    subprocess.run(["scancel", "--batch", "--signal=USR1", f"{array}_2"], env=env, check=True, timeout=30)
+    deadline = time.monotonic() + 60
+    while job_states(array, env).get("2") != "PENDING" and time.monotonic() < deadline:
+        time.sleep(0.5)
     subprocess.run(["scontrol", "update", f"JobId={array}_2", "StartTime=now"], env=env, timeout=30)
 
     # The merge depended on every task succeeding: it is dropped, not run on a partial shard.
@@ -69,6 +72,8 @@ def test_generate_array_cancel_resubmit_merge(slurm_cluster, slurm_env, tmp_path
     assert states["1"] == "CANCELLED", (states, logs)
     assert states["0"] == states["2"] == "COMPLETED", (states, logs)
     assert "SIGTERM" in logs  # the task's trap and r1lab both saw the signal
+    assert f"USR1: requeueing this task ({array}_2)" in logs
+    assert logs.count("SIGTERM: stopping") == 2  # tasks 1 and 2 only: task 0 ran undisturbed
     assert "shard 2 of 3 on" in logs and "(restart count 1)" in logs  # task 2 ran again
     shard2_stats = json.loads((out / "shards" / "shard-2.stats.json").read_text())
     assert shard2_stats["rows_skipped"] >= 2  # the requeued run kept what the first one wrote
