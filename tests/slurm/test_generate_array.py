@@ -99,4 +99,4 @@ def test_generate_array_cancel_resubmit_merge(slurm_cluster, slurm_env, tmp_path
     assert shard1_stats["rows_skipped"] == len(kept) - (not before.endswith(b"\n"))
     assert shard1_stats["rows_done"] == shard1_stats["rows_total"] - shard1_stats["rows_skipped"]
     manifest = json.loads((out / "generations.manifest.json").read_text())
-    assert manifest["run"]["num_shards"] == 3 and len(manifest["merged_from"]) == 3
+    assert manifest["merged_num_shards"] == 3 and len(manifest["merged_from"]) == 3

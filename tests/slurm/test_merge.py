@@ -74,6 +74,10 @@ def test_merge_three_shards_every_row_once(tmp_path, server):
     stats = json.loads((tmp_path / "merged.stats.json").read_text())
     assert stats["rows_done"] == N_ROWS and stats["shards"] == 3
     assert [s["rows_done"] for s in stats["per_shard"]] == [len(ids_of(p)) for p in paths]
+    # The merged output resumes like an unsharded run of the same settings: nothing left to do.
+    assert gen(server, tmp_path / "in.jsonl", out, 0, 1) == 0
+    assert sorted(ids_of(out)) == sorted(f"r{i}" for i in range(N_ROWS))
+    assert json.loads((tmp_path / "merged.stats.json").read_text())["rows_skipped"] == N_ROWS
 
 
 def test_merge_refuses_shards_of_different_runs(tmp_path, server):

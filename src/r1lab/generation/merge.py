@@ -309,9 +309,20 @@ def merge_shards(
     os.replace(tmp, output)
     _write_failed(sibling_path(output, ".failed.jsonl"), failed_rows)
     write_json(sibling_path(output, ".stats.json"), merged_stats(stats, report))
+    # The merged output is the whole run as one shard: `r1lab generate --output OUT` with the same
+    # settings (and no sharding) may resume it, e.g. to fill rows merged with --allow-missing.
+    whole = {**run, "num_shards": 1}
     write_json(
         manifest_path(output),
-        {**first, "shard_index": 0, "merged_from": [str(p) for p in shard_paths]},
+        {
+            **first,
+            "run": whole,
+            "fingerprint": fingerprint(whole),
+            "shard_index": 0,
+            "num_shards": 1,
+            "merged_from": [str(p) for p in shard_paths],
+            "merged_num_shards": num_shards,
+        },
     )
     if settings is not None:
         shutil.copyfile(shard_paths[0].parent / EVAL_SETTINGS_FILE, output.parent / EVAL_SETTINGS_FILE)
