@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "r1lab.cli.convert",
     "r1lab.cli.serve",
     "r1lab.cli.generate",
+    "r1lab.cli.merge",
     "r1lab.cli.grade",
     "r1lab.cli.sft",
     "r1lab.cli.grpo",

@@ -12,6 +12,7 @@ from r1lab.cli.common import (
     add_endpoint_arguments,
     config_from_args,
 )
+from r1lab.cli.merge import prepare_run
 from r1lab.config import add_dataclass_arguments
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def run(args) -> int:
     from r1lab.evaluation import EvalConfig, evaluate
 
     config = config_from_args(EvalConfig, args)
+    prepare_run(config)  # SIGTERM handling + the shard manifests `r1lab merge` checks
     results = evaluate(config)
     sys.stdout.write(summary_table(results) + "\n")
     if config.compare:

@@ -10,6 +10,7 @@ from r1lab.cli.common import (
     add_endpoint_arguments,
     config_from_args,
 )
+from r1lab.cli.merge import prepare_run
 from r1lab.config import add_dataclass_arguments
 
 
@@ -49,5 +50,6 @@ def run(args) -> int:
     from r1lab.generation import GenerateConfig, generate
 
     config = config_from_args(GenerateConfig, args)
+    prepare_run(config)  # SIGTERM handling + the shard manifest `r1lab merge` checks
     stats = generate(config)
     return 1 if stats.rows_failed else 0

@@ -100,6 +100,12 @@ class RequestOptions:
             "or output dir): rows expected longest are sent first, so the run ends without a long tail"
         },
     )
+    # Sharding is shared so that `r1lab evaluate` splits its problems across a Slurm job array
+    # exactly as `r1lab generate` splits its input (by a hash of the row id).
+    shard_index: int = field(default=0, metadata={"help": "this job's shard, 0 <= i < num_shards"})
+    num_shards: int = field(
+        default=1, metadata={"help": "split the input into this many shards by a hash of the row id"}
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.base_urls, str):
@@ -137,6 +143,8 @@ class RequestOptions:
                 self.schedule != "prior" or bool(self.length_prior),
                 "schedule 'prior' needs --length-prior FILE",
             ),
+            (self.num_shards >= 1, "num_shards must be >= 1"),
+            (0 <= self.shard_index < self.num_shards, "shard_index must be in [0, num_shards)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -176,10 +184,6 @@ class GenerateConfig(RequestOptions):
             "help": "column holding a unique row id (default: the 'id' column if any, else a hash of the prompt)"
         },
     )
-    shard_index: int = field(default=0, metadata={"help": "this job's shard, 0 <= i < num_shards"})
-    num_shards: int = field(
-        default=1, metadata={"help": "split the input into this many shards by a hash of the row id"}
-    )
     split: str = field(default="train", metadata={"help": "split of a Hugging Face dataset input"})
     limit: int | None = field(default=None, metadata={"help": "only the first N rows of the (sharded) input"})
 
@@ -195,8 +199,6 @@ class GenerateConfig(RequestOptions):
         self.validate_requests()
         checks = [
             (self.num_generations >= 1, "num_generations must be >= 1"),
-            (self.num_shards >= 1, "num_shards must be >= 1"),
-            (0 <= self.shard_index < self.num_shards, "shard_index must be in [0, num_shards)"),
             (self.limit is None or self.limit >= 0, "limit must be >= 0"),
             (bool(self.output), "output is required"),
         ]
