@@ -15,7 +15,13 @@ The ideal bound is max(total work / S, longest job). Efficiency = ideal / actual
 Part 2 (overhead). The same server answering instantly: requests per second one r1lab process
 sustains, beside the minimal loop on the same server.
 
-Run: ``.venv/bin/python bench/generation.py [--quick]``; the numbers go in docs/benchmarks.md.
+Part 3 (faults). The simulated engine of ``bench/engine_sim.py`` with 16 slots: the same 400 rows x 2
+generations (``--max-concurrent 32 --max-retries 8``) fault-free and with 20% mixed faults (10% HTTP
+500, 5% connection resets, 5% 429 with Retry-After 0.2 s), side by side: time ratio, mean in flight,
+rows written exactly once.
+
+Run: ``.venv/bin/python bench/generation.py [--quick] [--only utilization,overhead,faults]``; the
+numbers go in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ import time
 
 import aiohttp
 from aiohttp import web
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # engine_sim
 
 MEAN_TOKENS, SIGMA, CAP = 6000, 0.8, 32768
 
@@ -255,6 +263,45 @@ def overhead(n: int, c: int, out_dir: str) -> None:
     print(f"| minimal asyncio window (no output, no retries) | {n / t_min:.0f} | {n / t_min:.0f} |")
 
 
+def faults(n: int, out_dir: str) -> None:
+    from engine_sim import EngineConfig, EngineProcess, lognormal_lengths
+
+    from r1lab.generation import GenerateConfig, generate
+
+    lengths = lognormal_lengths(n, mean=200, sigma=0.5, cap=800, seed=1)
+    mixed = {"fault_500": 0.10, "fault_reset": 0.05, "fault_429": 0.05, "retry_after": 0.2}
+    print(
+        f"\n## Faults: {n} rows x 2 generations, simulated engine with 16 slots (1 ms/token, mean "
+        f"{sum(lengths) / n:.0f} tokens), --max-concurrent 32 --max-retries 8"
+    )
+    print(
+        "\n| server | wall (s) | simulated makespan (s) | retries | mean in flight while input remains | rows written (unique) | failed |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    results = {}
+    for name, fault_kw in (("fault-free", {}), ("20% mixed faults", mixed)):
+        config = EngineConfig(max_running=16, lengths=lengths, step_base=1e-3, **fault_kw)
+        with EngineProcess(config) as engine:
+            out = os.path.join(out_dir, f"faults-{time.time_ns()}.jsonl")
+            gen = GenerateConfig(
+                output=out, base_urls=[engine.base_url], model="sim", prompt_template="plain",
+                num_generations=2, max_concurrent=32, max_retries=8, max_tokens=4096, progress=False,
+            )  # fmt: skip
+            t0 = time.monotonic()
+            stats = generate(gen, rows=[{"problem": f"job {i}"} for i in range(n)])
+            wall = time.monotonic() - t0
+            sim = engine.stats()
+        with open(out) as f:
+            ids = [json.loads(line)["id"] for line in f]
+        results[name] = (wall, sim["makespan"])
+        print(
+            f"| {name} | {wall:.2f} | {sim['makespan']:.2f} | {stats.retries} | "
+            f"{stats.mean_in_flight_while_input_remains:.1f} of 32 | {len(ids)} ({len(set(ids))}) | {stats.rows_failed} |"
+        )
+    (w0, s0), (w1, s1) = results.values()
+    print(f"\nfaulty / fault-free: wall {w1 / w0:.3f}x, simulated makespan {s1 / s0:.3f}x (target <= 1.35x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the bench)")
@@ -262,13 +309,19 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=64)
     parser.add_argument("--token-time", type=float, default=20e-6, help="simulated seconds per token")
     parser.add_argument("--overhead-requests", type=int, default=None)
+    parser.add_argument("--only", default="utilization,overhead,faults,kv", help="comma-separated parts")
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     n = args.jobs or (400 if args.quick else 2000)
     n_fast = args.overhead_requests or (3000 if args.quick else 20000)
     print(f"python {sys.version.split()[0]}, aiohttp {aiohttp.__version__}, {os.cpu_count()} CPUs (shared)")
     with tempfile.TemporaryDirectory() as out_dir:
-        utilization(n, args.slots, args.token_time, out_dir)
-        overhead(n_fast, 256, out_dir)
+        if "utilization" in parts:
+            utilization(n, args.slots, args.token_time, out_dir)
+        if "overhead" in parts:
+            overhead(n_fast, 256, out_dir)
+        if "faults" in parts:
+            faults(200 if args.quick else 400, out_dir)
 
 
 if __name__ == "__main__":

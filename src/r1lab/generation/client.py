@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 
 from r1lab.generation.config import GenerateConfig
-from r1lab.generation.endpoints import Endpoint, Router, backoff_delay, parse_retry_after
+from r1lab.generation.endpoints import Endpoint, Router, parse_retry_after
 from r1lab.generation.stats import RunMeter
 from r1lab.generation.store import OutputStore
 
@@ -38,9 +38,10 @@ RETRYABLE_STATUS = {408, 409, 425, 429}
 class RetryableError(Exception):
     """A failure that another attempt may fix (5xx, 429, timeout, dropped connection, bad body)."""
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float | None = None, down: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.down = down  # the connection was refused: evidence that the server is down
 
 
 class FatalRequestError(Exception):
@@ -195,12 +196,13 @@ class Engine:
         state.attempts += 1
         started = time.monotonic()
         outcome = "neutral"
-        retry_after = None
+        retry_after, down = None, False
         try:
             data = await self._post(endpoint, body)
             outcome = "ok"
         except RetryableError as exc:
-            outcome, retry_after, error = "retry", exc.retry_after, f"{endpoint.base_url}: {exc}"
+            outcome, retry_after, down = "retry", exc.retry_after, exc.down
+            error = f"{endpoint.base_url}: {exc}"
         except FatalRequestError as exc:
             outcome, error = "fatal", f"{endpoint.base_url}: {exc}"
         finally:
@@ -208,7 +210,7 @@ class Engine:
             if outcome == "neutral":
                 self.router.release_neutral(endpoint)
             else:
-                self.router.release(endpoint, ok=outcome != "retry", retry_after=retry_after)
+                self.router.release(endpoint, ok=outcome != "retry", down=down)
         if outcome == "ok":
             meter.latencies.append(time.monotonic() - started)
             try:
@@ -222,7 +224,7 @@ class Engine:
         if state.finished:
             return
         if outcome == "retry" and job.attempt < self.config.max_retries:
-            delay = backoff_delay(job.attempt, self.config.backoff_base, self.config.backoff_max, retry_after)
+            delay = self.router.retry_delay(endpoint, job.attempt, retry_after)
             job.attempt += 1
             meter.retries += 1
             logger.debug("retry %d of row %s in %.2fs: %s", job.attempt, state.row_id, delay, error)
@@ -248,6 +250,8 @@ class Engine:
                 if status >= 500 or status in RETRYABLE_STATUS:
                     raise RetryableError(message, parse_retry_after(resp.headers.get("Retry-After")))
                 raise FatalRequestError(message)
+        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
+            raise RetryableError(f"cannot connect: {exc}", down=True) from None
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
             kind = "timed out" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
             raise RetryableError(f"{kind}: {exc}".rstrip(": ")) from None
