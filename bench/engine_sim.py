@@ -113,6 +113,7 @@ class SimEngine:
         self.latencies: list[float] = []
         self.wake = asyncio.Event()
         self.idle_since: float | None = None
+        self.anchor: tuple[float, float] | None = None  # (wall, simulated) when the engine last woke
 
     def blocks(self, tokens: int) -> int:
         return math.ceil(tokens / self.config.block_size)
@@ -146,7 +147,7 @@ class SimEngine:
             if need > self.free_blocks():
                 break
             self.waiting.popleft()
-            self.used_blocks += need
+            self.used_blocks += self.blocks(req.context)  # the step allocates the next token's block
             self.running.append(req)
             prefill += req.context
             if req.preempted:
@@ -203,10 +204,17 @@ class SimEngine:
             if not self.running and not self.waiting:
                 self.wake.clear()
                 self.idle_since = time.monotonic()
+                self.anchor = None
                 await self.wake.wait()
                 continue
-            duration = self.step()
-            await asyncio.sleep(duration * self.config.wall_scale)
+            if self.anchor is None:
+                self.anchor = (time.monotonic(), self.clock)
+            self.step()
+            # keep the simulated clock in step with the wall clock (times wall_scale): sleep when
+            # ahead, only yield to the HTTP handlers when behind (a loaded machine)
+            wall0, clock0 = self.anchor
+            ahead = wall0 + (self.clock - clock0) * self.config.wall_scale - time.monotonic()
+            await asyncio.sleep(max(0.0, ahead))
 
     def metrics(self) -> str | None:
         flavour = self.config.flavour

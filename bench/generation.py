@@ -20,6 +20,10 @@ generations (``--max-concurrent 32 --max-retries 8``) fault-free and with 20% mi
 500, 5% connection resets, 5% 429 with Retry-After 0.2 s), side by side: time ratio, mean in flight,
 rows written exactly once.
 
+Part 4 (KV-cache pressure). The simulated engine with a KV cache (three sizes) in two regimes,
+cheap recompute (GPU-like) and expensive prefill: a sweep of fixed windows beside
+``--max-concurrent auto``; makespan, preemptions, recomputed tokens, latency, and the ratios.
+
 Run: ``.venv/bin/python bench/generation.py [--quick] [--only utilization,overhead,faults]``; the
 numbers go in docs/benchmarks.md.
 """
@@ -302,6 +306,78 @@ def faults(n: int, out_dir: str) -> None:
     print(f"\nfaulty / fault-free: wall {w1 / w0:.3f}x, simulated makespan {s1 / s0:.3f}x (target <= 1.35x)")
 
 
+KV_SERVERS = ((2000, 300), (4000, 600), (8000, 1200))  # (KV-cache tokens, requests)
+REGIMES = {"cheap recompute (GPU-like)": 1e-6, "expensive prefill": 5e-5}  # s per prefill token
+
+
+def kv_run(engine, n: int, concurrency, out_dir: str) -> dict:
+    from r1lab.generation import GenerateConfig, generate
+
+    engine.reset()
+    config = GenerateConfig(
+        output=os.path.join(out_dir, f"kv-{time.time_ns()}.jsonl"), base_urls=[engine.base_url],
+        model="sim", prompt_template="plain", max_concurrent=concurrency, max_tokens=4096, progress=False,
+    )  # fmt: skip
+    t0 = time.monotonic()
+    stats = generate(config, rows=[{"problem": f"job {i}"} for i in range(n)])
+    sim = engine.stats()
+    sim["wall"] = time.monotonic() - t0
+    sim["mean_in_flight"] = stats.mean_in_flight
+    return sim
+
+
+def kv_pressure(out_dir: str, quick: bool) -> None:
+    from engine_sim import EngineConfig, EngineProcess, lognormal_lengths
+
+    print(
+        "\n## KV-cache pressure: fixed windows vs --max-concurrent auto on the simulated engine\n"
+        "lengths log-normal mean 120 tokens (sigma 0.6, cap 600), prompt 24 tokens, blocks of 4; "
+        "decode step 1 ms + 0.01 ms per running request; prefill per token as given (paid again on "
+        "recompute). Times are the engine's simulated makespan."
+    )
+    summary = []
+    servers = KV_SERVERS[:1] if quick else KV_SERVERS
+    for regime, prefill in REGIMES.items():
+        for kv_tokens, n in servers:
+            lengths = lognormal_lengths(n, mean=120, sigma=0.6, cap=600, seed=2)
+            config = EngineConfig(
+                kv_tokens=kv_tokens, block_size=4, prompt_tokens=24, lengths=lengths,
+                step_base=1e-3, step_per_seq=1e-5, prefill_per_token=prefill,
+            )  # fmt: skip
+            capacity = kv_tokens // 130  # requests of typical size that fit
+            sweep = sorted({max(2, int(capacity * f)) for f in (0.5, 0.75, 1, 1.25, 1.5, 2, 4)} | {256})
+            print(f"\n### {regime}, KV cache {kv_tokens} tokens (~{capacity} typical requests), {n} requests")
+            print(
+                "\n| window | makespan (s) | preemptions | recomputed tokens | mean running | mean latency (s) |"
+            )
+            print("|---|---|---|---|---|---|")
+            with EngineProcess(config) as engine:
+                rows = {c: kv_run(engine, n, c, out_dir) for c in sweep}
+                rows["auto"] = kv_run(engine, n, "auto", out_dir)
+            for c, r in rows.items():
+                print(
+                    f"| {c} | {r['makespan']:.3f} | {r['preemptions']} | {r['recomputed_tokens']} | "
+                    f"{r['mean_running']:.1f} | {r['latency_mean']:.3f} |"
+                )
+            best = min(sweep, key=lambda c: rows[c]["makespan"])
+            auto, big = rows["auto"], rows[256]
+            summary.append(
+                (regime, kv_tokens, best, rows[best]["makespan"], auto["makespan"], big["makespan"],
+                 auto["preemptions"], big["preemptions"])
+            )  # fmt: skip
+    print("\n### Summary: auto vs the best fixed window of the sweep and vs a fixed 256\n")
+    print(
+        "| regime | KV tokens | best fixed | its makespan | auto makespan | auto / best (target <= 1.05) "
+        "| 256 / best | preemptions auto / 256 (target <= 0.2) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for regime, kv, best, t_best, t_auto, t_big, p_auto, p_big in summary:
+        print(
+            f"| {regime} | {kv} | {best} | {t_best:.3f} | {t_auto:.3f} | {t_auto / t_best:.3f} | "
+            f"{t_big / t_best:.3f} | {p_auto} / {p_big} = {p_auto / max(1, p_big):.3f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the bench)")
@@ -322,6 +398,8 @@ def main() -> None:
             overhead(n_fast, 256, out_dir)
         if "faults" in parts:
             faults(200 if args.quick else 400, out_dir)
+        if "kv" in parts:
+            kv_pressure(out_dir, args.quick)
 
 
 if __name__ == "__main__":

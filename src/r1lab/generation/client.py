@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from r1lab.generation.concurrency import MAX_AUTO_CONCURRENCY, AdaptiveConcurrency
 from r1lab.generation.config import GenerateConfig
 from r1lab.generation.endpoints import Endpoint, Router, parse_retry_after
 from r1lab.generation.stats import RunMeter
@@ -135,20 +136,53 @@ class Engine:
         self._retry_heap: list[tuple[float, int, Job]] = []
         self._tiebreak = itertools.count()
         self._warned_short_n = False
+        self.controller: AdaptiveConcurrency | None = None
+        if config.max_concurrent == "auto":
+            self.controller = AdaptiveConcurrency([e.root_url for e in self.router.endpoints])
+            self.limit = self.controller.limit
+        else:
+            self.limit = int(config.max_concurrent)
+        self._tasks: set[asyncio.Task] = set()
+        self._workers = 0  # workers running
+        self._starting = 0  # workers created but not yet run
         self.headers = {"Content-Type": "application/json"}
         if config.api_key:
             self.headers["Authorization"] = f"Bearer {config.api_key}"
 
     # ---------- the window ----------
     async def run(self, session: aiohttp.ClientSession) -> None:
+        """Run workers until the input and the retries are done.
+
+        One worker per slot of the window. The limit may change while the run goes (``auto``):
+        a raise starts workers at once, a cut lets the surplus workers end after their request.
+        """
         self.session = session
-        workers = [asyncio.create_task(self._worker()) for _ in range(self.config.max_concurrent)]
+        self._tasks: set[asyncio.Task] = set()
+        control = None
+        if self.controller is not None:
+            control = asyncio.create_task(self.controller.run(session, self.set_limit))
+        self.set_limit(self.limit)
         try:
-            await asyncio.gather(*workers)
+            while self._tasks:
+                done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    self._tasks.discard(task)
+                    task.result()  # a worker's unexpected error ends the run
         finally:
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            for task in [*self._tasks, *([control] if control else [])]:
+                task.cancel()
+            await asyncio.gather(*self._tasks, *([control] if control else []), return_exceptions=True)
+            if self.controller is not None:
+                logger.info("adaptive concurrency (%s): final window %d", self.controller.mode, self.limit)
+
+    def set_limit(self, limit: int) -> None:
+        """Resize the window: start workers up to ``limit``; extra ones stop after their request."""
+        self.limit = max(1, limit)
+        wanted = self.limit - self._workers - self._starting
+        if wanted > 0 and (self._input_left or self._fresh or self._retry_heap):
+            self._starting += wanted
+            for _ in range(wanted):
+                self._tasks.add(asyncio.create_task(self._worker()))
 
     def _next_fresh(self) -> Job | None:
         if not self._fresh and self._input_left:
@@ -177,13 +211,18 @@ class Engine:
             await asyncio.sleep(max(0.0, heap[0][0] - time.monotonic()))
 
     async def _worker(self) -> None:
-        while True:
-            job = await self._next_job()
-            if job is None:
-                return
-            if job.state.finished:
-                continue
-            await self._run_job(job)
+        self._starting -= 1
+        self._workers += 1
+        try:
+            while self._workers <= self.limit:  # else the window was cut: this worker ends
+                job = await self._next_job()
+                if job is None:
+                    return
+                if job.state.finished:
+                    continue
+                await self._run_job(job)
+        finally:
+            self._workers -= 1
 
     # ---------- one request ----------
     async def _run_job(self, job: Job) -> None:
@@ -218,6 +257,8 @@ class Engine:
             except RetryableError as exc:
                 outcome, error = "retry", f"{endpoint.base_url}: {exc}"
             else:
+                if self.controller is not None:
+                    self.controller.observe(completion_tokens, meter.latencies[-1])
                 self._accept(job, choices, prompt_tokens, completion_tokens)
                 return
         meter.request_failures += 1
@@ -297,6 +338,7 @@ class Engine:
 
 def make_session(config: GenerateConfig) -> aiohttp.ClientSession:
     """One session for the run: a pooled connector sized to the window, a per-request timeout."""
-    connector = aiohttp.TCPConnector(limit=config.max_concurrent + 8, limit_per_host=0, ttl_dns_cache=300)
+    window = MAX_AUTO_CONCURRENCY if config.max_concurrent == "auto" else int(config.max_concurrent)
+    connector = aiohttp.TCPConnector(limit=window + 8, limit_per_host=0, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=config.timeout, sock_connect=min(30.0, config.timeout))
     return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)
