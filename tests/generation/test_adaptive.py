@@ -63,8 +63,6 @@ def test_control_law_grows_into_free_cache_holds_on_a_queue_and_cuts_on_preempti
     before, target = control.limit, control.target_usage
     control.step_metrics(ServerLoad("vllm", before, 0, 1.0, 3), now=2.0)
     assert control.limit < before and control.target_usage < target
-    for _ in range(20):
-        control._climb  # noqa: B018  (the throughput state exists for every mode)
     no_metrics = AdaptiveConcurrency(["http://x"], initial=8)
     no_metrics.step_throughput(100.0)
     assert no_metrics.limit == 10  # throughput rose: grow by 25%
@@ -128,5 +126,5 @@ def test_without_metrics_auto_climbs_by_throughput(tmp_path):
     with EngineProcess(config) as engine:
         auto = run(engine, tmp_path, "auto")
         eight = run(engine, tmp_path, 8)
-    assert auto["mean_running"] > 1.5 * eight["mean_running"]  # grew well past its start of 8
-    assert auto["makespan"] < 0.8 * eight["makespan"]
+    assert auto["mean_running"] > 1.25 * eight["mean_running"]  # grew past its start of 8
+    assert auto["makespan"] < 0.9 * eight["makespan"]

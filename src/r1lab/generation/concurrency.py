@@ -46,6 +46,11 @@ METRIC_NAMES = {
     "sglang": ("sglang:num_running_reqs", "sglang:num_queue_reqs", ("sglang:token_usage",), None),
 }
 
+#: Preemptions per completed request tolerated before the window is cut. A few are cheap where
+#: prefill is (a GPU recomputes a context in about one decode step) and buy a fuller cache; a large
+#: fixed window causes several per request.
+PREEMPTION_BUDGET = 0.25
+
 #: The largest window ``auto`` opens (and the connection pool it needs).
 MAX_AUTO_CONCURRENCY = 1024
 
@@ -100,7 +105,10 @@ class AdaptiveConcurrency:
         self.root_urls = root_urls
         self.minimum, self.maximum = minimum, maximum
         self._limit = float(initial)
-        self.target_usage = 0.9
+        self.target_usage = 0.95
+        self.preemption_rate = 0.0
+        self._completions = 0
+        self._last_completions = 0
         self.mode = "starting"
         self._last_preemptions: float | None = None
         self._last_cut = 0.0
@@ -109,7 +117,7 @@ class AdaptiveConcurrency:
         self.history: list[tuple[float, int]] = []  # (time, limit): for the stats and the tests
         self.preemptions_seen = 0.0
         # throughput climbing (no /metrics)
-        self._climb = {"best": 0.0, "best_limit": float(initial), "direction": 1}
+        self._climb = {"best": 0.0, "best_limit": float(initial)}
 
     @property
     def limit(self) -> int:
@@ -118,6 +126,7 @@ class AdaptiveConcurrency:
     def observe(self, completion_tokens: int, latency: float) -> None:
         """Called by the engine for every completed request."""
         self._tokens += completion_tokens
+        self._completions += 1
         self._latencies.append(latency)
         if len(self._latencies) > 64:
             del self._latencies[:32]
@@ -133,19 +142,20 @@ class AdaptiveConcurrency:
     async def run(self, session: aiohttp.ClientSession, apply) -> None:
         """Poll until cancelled; ``apply(limit)`` resizes the window."""
         timeout = aiohttp.ClientTimeout(total=5)
-        has_metrics = True
+        misses = 0  # metrics reads failed in a row; three and the throughput law takes over for good
         period_start, tokens_at_start = time.monotonic(), 0
         while True:
             await asyncio.sleep(self.poll_interval())
             now = time.monotonic()
-            load = await self._read_metrics(session, timeout) if has_metrics else None
+            load = await self._read_metrics(session, timeout) if misses < 3 else None
             if load is not None:
+                misses = 0
                 self.mode = load.flavour
                 self.step_metrics(load, now)
             else:
-                if has_metrics:
+                misses += 1
+                if misses == 3:
                     logger.info("no Prometheus /metrics on the server: steering by completion throughput")
-                    has_metrics = False
                     self.mode = "throughput"
                 span = now - period_start
                 if span >= 8 * self.poll_interval() and self._tokens > tokens_at_start:
@@ -154,6 +164,7 @@ class AdaptiveConcurrency:
             apply(self.limit)
             if not self.history or self.history[-1][1] != self.limit:
                 self.history.append((now, self.limit))
+                del self.history[:-1000]
 
     async def _read_metrics(self, session, timeout) -> ServerLoad | None:
         loads = []
@@ -186,15 +197,22 @@ class AdaptiveConcurrency:
                 new_preemptions = max(0.0, load.preemptions - self._last_preemptions)
             self._last_preemptions = load.preemptions
         self.preemptions_seen += new_preemptions
+        done = self._completions - self._last_completions
+        self._last_completions = self._completions
+        if new_preemptions > 0 or done > 0:  # preemptions per completed request, smoothed
+            self.preemption_rate += 0.2 * (new_preemptions / max(1, done) - self.preemption_rate)
+        if load.preemptions is None and load.waiting > 0 and load.usage >= self.target_usage:
+            # no preemption counter (SGLang): a full cache with a queue is the sign of retraction
+            new_preemptions, self.preemption_rate = 1.0, PREEMPTION_BUDGET + 1
         if new_preemptions > 0:
-            self.target_usage = max(0.5, self.target_usage - 0.02)
-            if now - self._last_cut > 2 * self.poll_interval():  # one cut per reaction time
+            if self.preemption_rate > PREEMPTION_BUDGET and now - self._last_cut > 2 * self.poll_interval():
+                # over budget: cut once per reaction time and aim a little lower from now on
+                self.target_usage = max(0.5, self.target_usage - 0.02)
                 self._limit = max(self.minimum, min(self._limit, load.running + load.waiting) * 0.9)
                 self._last_cut = now
             return
-        self.target_usage = min(0.99, self.target_usage + 0.002)
-        if load.waiting > 0:  # the server queues: it is full, adding more only lengthens the queue
-            self._limit = max(self.minimum, min(self._limit, load.running + 1 + 0.1 * load.running))
+        self.target_usage = min(1.0, self.target_usage + 0.002)
+        if load.waiting > 0:  # the server queues (or re-queued a preempted request): it is full
             return
         if load.usage <= 0 or load.running <= 0:
             self._limit = min(self.maximum, self._limit * 1.5)
