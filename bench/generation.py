@@ -15,7 +15,17 @@ The ideal bound is max(total work / S, longest job). Efficiency = ideal / actual
 Part 2 (overhead). The same server answering instantly: requests per second one r1lab process
 sustains, beside the minimal loop on the same server.
 
-Run: ``.venv/bin/python bench/generation.py [--quick]``; the numbers go in docs/benchmarks.md.
+Part 3 (faults). The simulated engine of ``bench/engine_sim.py`` with 16 slots: the same 400 rows x 2
+generations (``--max-concurrent 32 --max-retries 8``) fault-free and with 20% mixed faults (10% HTTP
+500, 5% connection resets, 5% 429 with Retry-After 0.2 s), side by side: time ratio, mean in flight,
+rows written exactly once.
+
+Part 4 (KV-cache pressure). The simulated engine with a KV cache (three sizes) in two regimes,
+cheap recompute (GPU-like) and expensive prefill: a sweep of fixed windows beside
+``--max-concurrent auto``; makespan, preemptions, recomputed tokens, latency, and the ratios.
+
+Run: ``.venv/bin/python bench/generation.py [--quick] [--only utilization,overhead,faults]``; the
+numbers go in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -35,6 +45,8 @@ import time
 
 import aiohttp
 from aiohttp import web
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # engine_sim
 
 MEAN_TOKENS, SIGMA, CAP = 6000, 0.8, 32768
 
@@ -255,6 +267,117 @@ def overhead(n: int, c: int, out_dir: str) -> None:
     print(f"| minimal asyncio window (no output, no retries) | {n / t_min:.0f} | {n / t_min:.0f} |")
 
 
+def faults(n: int, out_dir: str) -> None:
+    from engine_sim import EngineConfig, EngineProcess, lognormal_lengths
+
+    from r1lab.generation import GenerateConfig, generate
+
+    lengths = lognormal_lengths(n, mean=200, sigma=0.5, cap=800, seed=1)
+    mixed = {"fault_500": 0.10, "fault_reset": 0.05, "fault_429": 0.05, "retry_after": 0.2}
+    print(
+        f"\n## Faults: {n} rows x 2 generations, simulated engine with 16 slots (1 ms/token, mean "
+        f"{sum(lengths) / n:.0f} tokens), --max-concurrent 32 --max-retries 8"
+    )
+    print(
+        "\n| server | wall (s) | simulated makespan (s) | retries | mean in flight while input remains | rows written (unique) | failed |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    results = {}
+    for name, fault_kw in (("fault-free", {}), ("20% mixed faults", mixed)):
+        config = EngineConfig(max_running=16, lengths=lengths, step_base=1e-3, **fault_kw)
+        with EngineProcess(config) as engine:
+            out = os.path.join(out_dir, f"faults-{time.time_ns()}.jsonl")
+            gen = GenerateConfig(
+                output=out, base_urls=[engine.base_url], model="sim", prompt_template="plain",
+                num_generations=2, max_concurrent=32, max_retries=8, max_tokens=4096, progress=False,
+            )  # fmt: skip
+            t0 = time.monotonic()
+            stats = generate(gen, rows=[{"problem": f"job {i}"} for i in range(n)])
+            wall = time.monotonic() - t0
+            sim = engine.stats()
+        with open(out) as f:
+            ids = [json.loads(line)["id"] for line in f]
+        results[name] = (wall, sim["makespan"])
+        print(
+            f"| {name} | {wall:.2f} | {sim['makespan']:.2f} | {stats.retries} | "
+            f"{stats.mean_in_flight_while_input_remains:.1f} of 32 | {len(ids)} ({len(set(ids))}) | {stats.rows_failed} |"
+        )
+    (w0, s0), (w1, s1) = results.values()
+    print(f"\nfaulty / fault-free: wall {w1 / w0:.3f}x, simulated makespan {s1 / s0:.3f}x (target <= 1.35x)")
+
+
+KV_SERVERS = ((2000, 300), (4000, 600), (8000, 1200))  # (KV-cache tokens, requests)
+REGIMES = {"cheap recompute (GPU-like)": 1e-6, "expensive prefill": 5e-5}  # s per prefill token
+
+
+def kv_run(engine, n: int, concurrency, out_dir: str) -> dict:
+    from r1lab.generation import GenerateConfig, generate
+
+    engine.reset()
+    config = GenerateConfig(
+        output=os.path.join(out_dir, f"kv-{time.time_ns()}.jsonl"), base_urls=[engine.base_url],
+        model="sim", prompt_template="plain", max_concurrent=concurrency, max_tokens=4096, progress=False,
+    )  # fmt: skip
+    t0 = time.monotonic()
+    stats = generate(config, rows=[{"problem": f"job {i}"} for i in range(n)])
+    sim = engine.stats()
+    sim["wall"] = time.monotonic() - t0
+    sim["mean_in_flight"] = stats.mean_in_flight
+    return sim
+
+
+def kv_pressure(out_dir: str, quick: bool) -> None:
+    from engine_sim import EngineConfig, EngineProcess, lognormal_lengths
+
+    print(
+        "\n## KV-cache pressure: fixed windows vs --max-concurrent auto on the simulated engine\n"
+        "lengths log-normal mean 120 tokens (sigma 0.6, cap 600), prompt 24 tokens, blocks of 4; "
+        "decode step 1 ms + 0.01 ms per running request; prefill per token as given (paid again on "
+        "recompute). Times are the engine's simulated makespan."
+    )
+    summary = []
+    servers = KV_SERVERS[:1] if quick else KV_SERVERS
+    for regime, prefill in REGIMES.items():
+        for kv_tokens, n in servers:
+            lengths = lognormal_lengths(n, mean=120, sigma=0.6, cap=600, seed=2)
+            config = EngineConfig(
+                kv_tokens=kv_tokens, block_size=4, prompt_tokens=24, lengths=lengths,
+                step_base=1e-3, step_per_seq=1e-5, prefill_per_token=prefill,
+            )  # fmt: skip
+            capacity = kv_tokens // 130  # requests of typical size that fit
+            sweep = sorted({max(2, int(capacity * f)) for f in (0.5, 0.75, 1, 1.25, 1.5, 2, 4)} | {256})
+            print(f"\n### {regime}, KV cache {kv_tokens} tokens (~{capacity} typical requests), {n} requests")
+            print(
+                "\n| window | makespan (s) | preemptions | recomputed tokens | mean running | mean latency (s) |"
+            )
+            print("|---|---|---|---|---|---|")
+            with EngineProcess(config) as engine:
+                rows = {c: kv_run(engine, n, c, out_dir) for c in sweep}
+                rows["auto"] = kv_run(engine, n, "auto", out_dir)
+            for c, r in rows.items():
+                print(
+                    f"| {c} | {r['makespan']:.3f} | {r['preemptions']} | {r['recomputed_tokens']} | "
+                    f"{r['mean_running']:.1f} | {r['latency_mean']:.3f} |"
+                )
+            best = min(sweep, key=lambda c: rows[c]["makespan"])
+            auto, big = rows["auto"], rows[256]
+            summary.append(
+                (regime, kv_tokens, best, rows[best]["makespan"], auto["makespan"], big["makespan"],
+                 auto["preemptions"], big["preemptions"])
+            )  # fmt: skip
+    print("\n### Summary: auto vs the best fixed window of the sweep and vs a fixed 256\n")
+    print(
+        "| regime | KV tokens | best fixed | its makespan | auto makespan | auto / best (target <= 1.05) "
+        "| 256 / best | preemptions auto / 256 (target <= 0.2) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for regime, kv, best, t_best, t_auto, t_big, p_auto, p_big in summary:
+        print(
+            f"| {regime} | {kv} | {best} | {t_best:.3f} | {t_auto:.3f} | {t_auto / t_best:.3f} | "
+            f"{t_big / t_best:.3f} | {p_auto} / {p_big} = {p_auto / max(1, p_big):.3f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the bench)")
@@ -262,13 +385,21 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=64)
     parser.add_argument("--token-time", type=float, default=20e-6, help="simulated seconds per token")
     parser.add_argument("--overhead-requests", type=int, default=None)
+    parser.add_argument("--only", default="utilization,overhead,faults,kv", help="comma-separated parts")
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     n = args.jobs or (400 if args.quick else 2000)
     n_fast = args.overhead_requests or (3000 if args.quick else 20000)
     print(f"python {sys.version.split()[0]}, aiohttp {aiohttp.__version__}, {os.cpu_count()} CPUs (shared)")
     with tempfile.TemporaryDirectory() as out_dir:
-        utilization(n, args.slots, args.token_time, out_dir)
-        overhead(n_fast, 256, out_dir)
+        if "utilization" in parts:
+            utilization(n, args.slots, args.token_time, out_dir)
+        if "overhead" in parts:
+            overhead(n_fast, 256, out_dir)
+        if "faults" in parts:
+            faults(200 if args.quick else 400, out_dir)
+        if "kv" in parts:
+            kv_pressure(out_dir, args.quick)
 
 
 if __name__ == "__main__":

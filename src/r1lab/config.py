@@ -61,6 +61,22 @@ def coerce(value: Any, tp: Any, name: str) -> Any:
             return None
         raise ConfigError(f"{name}: may not be null")
     origin = typing.get_origin(base)
+    if origin in (typing.Union, types.UnionType):  # e.g. int | Literal["auto"]: the first that fits
+        for option in typing.get_args(base):
+            if option is type(None):
+                continue
+            try:
+                return coerce(value, option, name)
+            except ConfigError:
+                pass
+        names = [
+            " or ".join(map(repr, typing.get_args(a)))
+            if typing.get_origin(a) is typing.Literal
+            else a.__name__
+            for a in typing.get_args(base)
+            if a is not type(None)
+        ]
+        raise ConfigError(f"{name}: cannot read {value!r} as {' or '.join(names)}")
     try:
         if base is bool:
             if isinstance(value, bool):

@@ -24,8 +24,9 @@ from typing import Any
 
 import aiohttp
 
+from r1lab.generation.concurrency import MAX_AUTO_CONCURRENCY, AdaptiveConcurrency
 from r1lab.generation.config import GenerateConfig
-from r1lab.generation.endpoints import Endpoint, Router, backoff_delay, parse_retry_after
+from r1lab.generation.endpoints import Endpoint, Router, parse_retry_after
 from r1lab.generation.schedule import lookahead_rows, make_schedule
 from r1lab.generation.stats import RunMeter
 from r1lab.generation.store import OutputStore
@@ -39,9 +40,10 @@ RETRYABLE_STATUS = {408, 409, 425, 429}
 class RetryableError(Exception):
     """A failure that another attempt may fix (5xx, 429, timeout, dropped connection, bad body)."""
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float | None = None, down: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.down = down  # the connection was refused: evidence that the server is down
 
 
 class FatalRequestError(Exception):
@@ -145,20 +147,53 @@ class Engine:
         self._retry_heap: list[tuple[float, int, Job]] = []
         self._tiebreak = itertools.count()
         self._warned_short_n = False
+        self.controller: AdaptiveConcurrency | None = None
+        if config.max_concurrent == "auto":
+            self.controller = AdaptiveConcurrency([e.root_url for e in self.router.endpoints])
+            self.limit = self.controller.limit
+        else:
+            self.limit = int(config.max_concurrent)
+        self._tasks: set[asyncio.Task] = set()
+        self._workers = 0  # workers running
+        self._starting = 0  # workers created but not yet run
         self.headers = {"Content-Type": "application/json"}
         if config.api_key:
             self.headers["Authorization"] = f"Bearer {config.api_key}"
 
     # ---------- the window ----------
     async def run(self, session: aiohttp.ClientSession) -> None:
+        """Run workers until the input and the retries are done.
+
+        One worker per slot of the window. The limit may change while the run goes (``auto``):
+        a raise starts workers at once, a cut lets the surplus workers end after their request.
+        """
         self.session = session
-        workers = [asyncio.create_task(self._worker()) for _ in range(self.config.max_concurrent)]
+        self._tasks: set[asyncio.Task] = set()
+        control = None
+        if self.controller is not None:
+            control = asyncio.create_task(self.controller.run(session, self.set_limit))
+        self.set_limit(self.limit)
         try:
-            await asyncio.gather(*workers)
+            while self._tasks:
+                done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    self._tasks.discard(task)
+                    task.result()  # a worker's unexpected error ends the run
         finally:
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            for task in [*self._tasks, *([control] if control else [])]:
+                task.cancel()
+            await asyncio.gather(*self._tasks, *([control] if control else []), return_exceptions=True)
+            if self.controller is not None:
+                logger.info("adaptive concurrency (%s): final window %d", self.controller.mode, self.limit)
+
+    def set_limit(self, limit: int) -> None:
+        """Resize the window: start workers up to ``limit``; extra ones stop after their request."""
+        self.limit = max(1, limit)
+        wanted = self.limit - self._workers - self._starting
+        if wanted > 0 and (self._input_left or self._fresh or self._retry_heap):
+            self._starting += wanted
+            for _ in range(wanted):
+                self._tasks.add(asyncio.create_task(self._worker()))
 
     def _make_jobs(self, row_id: str, row: dict[str, Any]) -> list[Job]:
         state = RowState(row_id, row, self.build_request(row), self.config.num_generations)
@@ -188,14 +223,19 @@ class Engine:
             await asyncio.sleep(max(0.0, heap[0][0] - time.monotonic()))
 
     async def _worker(self) -> None:
-        while True:
-            job = await self._next_job()
-            if job is None:
-                return
-            if job.state.finished:
-                continue
-            await self._run_job(job)
-            self.schedule.finished(job)
+        self._starting -= 1
+        self._workers += 1
+        try:
+            while self._workers <= self.limit:  # else the window was cut: this worker ends
+                job = await self._next_job()
+                if job is None:
+                    return
+                if job.state.finished:
+                    continue
+                await self._run_job(job)
+                self.schedule.finished(job)
+        finally:
+            self._workers -= 1
 
     # ---------- one request ----------
     async def _run_job(self, job: Job) -> None:
@@ -208,12 +248,13 @@ class Engine:
         state.attempts += 1
         started = time.monotonic()
         outcome = "neutral"
-        retry_after = None
+        retry_after, down = None, False
         try:
             data = await self._post(endpoint, body)
             outcome = "ok"
         except RetryableError as exc:
-            outcome, retry_after, error = "retry", exc.retry_after, f"{endpoint.base_url}: {exc}"
+            outcome, retry_after, down = "retry", exc.retry_after, exc.down
+            error = f"{endpoint.base_url}: {exc}"
         except FatalRequestError as exc:
             outcome, error = "fatal", f"{endpoint.base_url}: {exc}"
         finally:
@@ -221,7 +262,7 @@ class Engine:
             if outcome == "neutral":
                 self.router.release_neutral(endpoint)
             else:
-                self.router.release(endpoint, ok=outcome != "retry", retry_after=retry_after)
+                self.router.release(endpoint, ok=outcome != "retry", down=down)
         if outcome == "ok":
             meter.latencies.append(time.monotonic() - started)
             try:
@@ -229,13 +270,15 @@ class Engine:
             except RetryableError as exc:
                 outcome, error = "retry", f"{endpoint.base_url}: {exc}"
             else:
+                if self.controller is not None:
+                    self.controller.observe(completion_tokens, meter.latencies[-1])
                 self._accept(job, choices, prompt_tokens, completion_tokens)
                 return
         meter.request_failures += 1
         if state.finished:
             return
         if outcome == "retry" and job.attempt < self.config.max_retries:
-            delay = backoff_delay(job.attempt, self.config.backoff_base, self.config.backoff_max, retry_after)
+            delay = self.router.retry_delay(endpoint, job.attempt, retry_after)
             job.attempt += 1
             meter.retries += 1
             logger.debug("retry %d of row %s in %.2fs: %s", job.attempt, state.row_id, delay, error)
@@ -261,6 +304,8 @@ class Engine:
                 if status >= 500 or status in RETRYABLE_STATUS:
                     raise RetryableError(message, parse_retry_after(resp.headers.get("Retry-After")))
                 raise FatalRequestError(message)
+        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
+            raise RetryableError(f"cannot connect: {exc}", down=True) from None
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
             kind = "timed out" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
             raise RetryableError(f"{kind}: {exc}".rstrip(": ")) from None
@@ -306,6 +351,7 @@ class Engine:
 
 def make_session(config: GenerateConfig) -> aiohttp.ClientSession:
     """One session for the run: a pooled connector sized to the window, a per-request timeout."""
-    connector = aiohttp.TCPConnector(limit=config.max_concurrent + 8, limit_per_host=0, ttl_dns_cache=300)
+    window = MAX_AUTO_CONCURRENCY if config.max_concurrent == "auto" else int(config.max_concurrent)
+    connector = aiohttp.TCPConnector(limit=window + 8, limit_per_host=0, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=config.timeout, sock_connect=min(30.0, config.timeout))
     return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)

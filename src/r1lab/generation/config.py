@@ -52,8 +52,12 @@ class RequestOptions:
     temperature: float = field(default=0.6, metadata={"help": "sampling temperature (DeepSeek: 0.6)"})
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling top-p (DeepSeek: 0.95)"})
     max_tokens: int = field(default=8192, metadata={"help": "maximum completion tokens per generation"})
-    max_concurrent: int = field(
-        default=64, metadata={"help": "requests in flight at once, over all servers (the sliding window)"}
+    max_concurrent: int | Literal["auto"] = field(
+        default=64,
+        metadata={
+            "help": "requests in flight at once, over all servers (the sliding window); 'auto' adapts "
+            "it to the server's KV cache (Prometheus /metrics) or, without metrics, to throughput"
+        },
     )
     timeout: float = field(
         default=900.0, metadata={"help": "seconds one request may take before it is retried"}
@@ -127,7 +131,10 @@ class RequestOptions:
     def validate_requests(self) -> None:
         """Reject bad request options before any work starts; the message says which option and why."""
         checks = [
-            (self.max_concurrent >= 1, "max_concurrent must be >= 1"),
+            (
+                self.max_concurrent == "auto" or self.max_concurrent >= 1,
+                "max_concurrent must be >= 1 or 'auto'",
+            ),
             (self.max_tokens >= 1, "max_tokens must be >= 1"),
             (self.timeout > 0, "timeout must be > 0"),
             (self.max_retries >= 0, "max_retries must be >= 0"),
