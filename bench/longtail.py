@@ -16,7 +16,7 @@ the lower bound is max(total work / S, longest job).
 Part 2 (simulation). The same policies (schedule.py's own classes, driven by a discrete-event list
 scheduler instead of a server) over many seeds at full size, for mean and worst-case ratios.
 
-Run: ``.venv/bin/python bench/longtail.py [--quick]``; the numbers go in docs/generation-longtail.md.
+Run: ``.venv/bin/python bench/longtail.py [--quick]``; the numbers go in docs/generation.md ("The long tail") and docs/benchmarks.md.
 """
 
 from __future__ import annotations

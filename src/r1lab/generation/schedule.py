@@ -20,7 +20,7 @@ Two ways to know what is long before it runs:
 
 ``--schedule fifo`` turns both off (input order, as before). Resume and exactly-once output are
 untouched: a schedule only chooses among the jobs of rows not yet in the output, and rows are still
-written whole, the moment their last generation lands. See docs/generation-longtail.md.
+written whole, the moment their last generation lands. See docs/generation.md ("The long tail").
 """
 
 from __future__ import annotations
