@@ -84,6 +84,15 @@ def device_defaults(recipe: RecipeBase, *, cuda: bool | None = None) -> dict[str
     return {"bf16": False, "fp16": False, "dataloader_pin_memory": False, "gradient_checkpointing": False}
 
 
+def resolve_recipe_model(recipe: RecipeBase) -> None:
+    """Point ``model_name_or_path`` at a loadable model: a ``.gguf`` file is imported once into the cache
+    (``r1lab.models.gguf.resolve_model``) and the recipe trains the imported checkpoint."""
+    from r1lab.models.gguf import resolve_model
+
+    if recipe.model_name_or_path:
+        recipe.model_name_or_path = resolve_model(recipe.model_name_or_path)
+
+
 def build_trl_config(recipe: RecipeBase, extra: dict[str, Any] | None = None, *, cuda: bool | None = None):
     """The TRL SFTConfig/GRPOConfig for a recipe: device defaults < r1lab's choices (``extra``) < the recipe.
 

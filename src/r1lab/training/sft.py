@@ -27,6 +27,7 @@ from r1lab.training.core import (
     metrics_callback,
     peft_and_quantization,
     resolve_checkpoint,
+    resolve_recipe_model,
     run_trainer,
 )
 from r1lab.training.recipes import SFTRecipe
@@ -77,6 +78,7 @@ def train_sft(recipe: SFTRecipe) -> TrainResult:
     from trl import SFTTrainer
 
     recipe.validate()
+    resolve_recipe_model(recipe)
     args = build_trl_config(recipe)
     tokenizer = load_tokenizer(recipe, padding_side="right")
     dataset, layout = sft_examples(load_rows(recipe), recipe)
