@@ -140,7 +140,7 @@ def peft_and_quantization(recipe: RecipeBase):
         lora_r=recipe.lora_r,
         lora_alpha=recipe.lora_alpha,
         lora_dropout=recipe.lora_dropout,
-        lora_target_modules=recipe.lora_target_modules,
+        lora_target_modules=_target_modules(recipe.lora_target_modules),
         lora_modules_to_save=recipe.lora_modules_to_save,
         use_rslora=recipe.use_rslora,
         load_in_4bit=recipe.load_in_4bit,
@@ -148,6 +148,13 @@ def peft_and_quantization(recipe: RecipeBase):
         bnb_4bit_quant_type=recipe.bnb_4bit_quant_type,
     )
     return get_peft_config(model_config), get_quantization_config(model_config)
+
+
+def _target_modules(modules: list[str] | None) -> list[str] | str | None:
+    """peft expands its "all-linear" shorthand only when given as a string, not as a one-item list."""
+    if modules and len(modules) == 1 and modules[0].lower() == "all-linear":
+        return "all-linear"
+    return modules
 
 
 # --------------------------------------------------------------------------- tokenizer
