@@ -131,13 +131,13 @@ def test_sft_lora_with_a_template_that_prefills_think(base, smollm2_dir):
 
 
 def _grpo(base, **extra):
+    options = {"system_prompt": "r1", **extra}
     return load_recipe(
         GRPORecipe,
         None,
         base(
             dataset="task:arithmetic",
             dataset_params={"num_examples": 16, "digits": 1, "ops": "+", "seed": 0},
-            system_prompt="r1",
             # soft_overlong over a 200-token window pays -length/200: completions of different lengths
             # differ, so a group most likely has a reward signal (the test below checks both cases)
             rewards="accuracy=1,format=0.5,soft_overlong=0.1",
@@ -146,7 +146,7 @@ def _grpo(base, **extra):
             per_device_train_batch_size=4,  # 2 prompts x 2 completions
             num_generations=2,
             max_completion_length=48,
-            **extra,
+            **options,
         ),
     )
 
