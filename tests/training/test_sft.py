@@ -174,3 +174,23 @@ def test_module_entry_point_reports_errors_without_traceback(task_overrides, cap
     args = ["--model_name_or_path", "m", "--output_dir", "o", "--dataset", "d", "--lerning_rate", "1e-3"]
     assert main(args) == 2
     assert "unknown key 'lerning_rate' (did you mean 'learning_rate'?)" in caplog.text
+
+
+def test_generations_on_task_rows_ignore_the_tasks_text_reasoning(task_overrides):
+    """`r1lab generate` on task rows keeps the task's gold trace as text `reasoning`; the model's traces train."""
+    import datasets
+
+    rows = [
+        {
+            "problem": "What is 2+3?",
+            "answer": "5",
+            "reasoning": "so 2+3=5",  # the task's trace: a string, not one entry per generation
+            "task": "arithmetic",
+            "generations": ["<think>\ntwo plus three\n</think>\n\n\\boxed{5}", "\\boxed{7}"],
+            "correct": [True, False],
+        }
+    ]
+    recipe = load_recipe(SFTRecipe, overrides=task_overrides(dataset="graded.jsonl", dataset_params={}))
+    examples, layout = sft_examples(datasets.Dataset.from_list(rows), recipe)
+    assert layout == "r1lab" and len(examples) == 1
+    assert examples[0]["completion"][0]["content"] == "<think>\ntwo plus three\n</think>\n\n\\boxed{5}"

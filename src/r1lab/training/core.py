@@ -84,6 +84,15 @@ def device_defaults(recipe: RecipeBase, *, cuda: bool | None = None) -> dict[str
     return {"bf16": False, "fp16": False, "dataloader_pin_memory": False, "gradient_checkpointing": False}
 
 
+def resolve_recipe_model(recipe: RecipeBase) -> None:
+    """Point ``model_name_or_path`` at a loadable model: a ``.gguf`` file is imported once into the cache
+    (``r1lab.models.gguf.resolve_model``) and the recipe trains the imported checkpoint."""
+    from r1lab.models.gguf import resolve_model
+
+    if recipe.model_name_or_path:
+        recipe.model_name_or_path = resolve_model(recipe.model_name_or_path)
+
+
 def build_trl_config(recipe: RecipeBase, extra: dict[str, Any] | None = None, *, cuda: bool | None = None):
     """The TRL SFTConfig/GRPOConfig for a recipe: device defaults < r1lab's choices (``extra``) < the recipe.
 
@@ -131,7 +140,7 @@ def peft_and_quantization(recipe: RecipeBase):
         lora_r=recipe.lora_r,
         lora_alpha=recipe.lora_alpha,
         lora_dropout=recipe.lora_dropout,
-        lora_target_modules=recipe.lora_target_modules,
+        lora_target_modules=_target_modules(recipe.lora_target_modules),
         lora_modules_to_save=recipe.lora_modules_to_save,
         use_rslora=recipe.use_rslora,
         load_in_4bit=recipe.load_in_4bit,
@@ -139,6 +148,13 @@ def peft_and_quantization(recipe: RecipeBase):
         bnb_4bit_quant_type=recipe.bnb_4bit_quant_type,
     )
     return get_peft_config(model_config), get_quantization_config(model_config)
+
+
+def _target_modules(modules: list[str] | None) -> list[str] | str | None:
+    """peft expands its "all-linear" shorthand only when given as a string, not as a one-item list."""
+    if modules and len(modules) == 1 and modules[0].lower() == "all-linear":
+        return "all-linear"
+    return modules
 
 
 # --------------------------------------------------------------------------- tokenizer

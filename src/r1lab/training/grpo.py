@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from r1lab.errors import DataError
 from r1lab.prompts import build_messages
 from r1lab.training.core import (
     TrainResult,
@@ -25,6 +26,7 @@ from r1lab.training.core import (
     metrics_callback,
     peft_and_quantization,
     resolve_checkpoint,
+    resolve_recipe_model,
     run_trainer,
 )
 from r1lab.training.recipes import GRPORecipe
@@ -55,6 +57,59 @@ def grpo_prompts(dataset, recipe: GRPORecipe):
     return dataset.add_column("prompt", prompts)
 
 
+#: Columns of ``r1lab generate``/``r1lab grade`` output that hold one entry per generation of the row:
+#: dropped before GRPO (its own completions replace them; TRL would hand them to every reward call).
+GENERATION_COLUMNS = ("generations", "finish_reasons", "usage", "extracted", "correct", "grade_status")
+
+
+def select_by_pass_rate(dataset, low: float, high: float, source: str = ""):
+    """Rows of a graded file whose share of correct generations lies in [low, high] (Open-R1's RL prompt
+    selection; the rule of ``r1lab grade --pass-rate``). Generations whose grade does not count
+    (an unparseable gold) are left out of the share; a row with none counted is dropped.
+    """
+    from r1lab.data import require_columns
+
+    require_columns(dataset, ["correct"], source or "dataset")
+    statuses = dataset["grade_status"] if "grade_status" in dataset.column_names else None
+    keep, shares = [], []
+    for i, correct in enumerate(dataset["correct"]):
+        if not isinstance(correct, list):
+            raise DataError(
+                "pass_rate: 'correct' must be a list per row (r1lab grade output)", path=source, row=i + 1
+            )
+        status = statuses[i] if statuses is not None else None
+        counted = [c for j, c in enumerate(correct) if not status or status[j] != "unparseable_gold"]
+        if not counted:
+            continue
+        share = sum(bool(c) for c in counted) / len(counted)
+        shares.append(share)
+        if low <= share <= high:
+            keep.append(i)
+    logger.info(
+        "pass_rate [%g, %g]: kept %d of %d problems (%d never solved, %d always solved)",
+        low,
+        high,
+        len(keep),
+        len(dataset),
+        sum(s == 0 for s in shares),
+        sum(s == 1 for s in shares),
+    )
+    if not keep:
+        raise DataError(f"pass_rate [{low}, {high}] keeps no row of {len(dataset)}", path=source)
+    return dataset.select(keep)
+
+
+def training_prompts(recipe: GRPORecipe):
+    """The recipe's rows, selected by pass rate when asked, as GRPO's prompt dataset."""
+    dataset = load_rows(recipe)
+    if recipe.pass_rate is not None:
+        dataset = select_by_pass_rate(dataset, *recipe.pass_rate, source=recipe.dataset)
+    drop = [c for c in GENERATION_COLUMNS if c in dataset.column_names]
+    if drop:
+        dataset = dataset.remove_columns(drop)
+    return grpo_prompts(dataset, recipe)
+
+
 def reward_functions(recipe: GRPORecipe):
     """The registry's reward callables for the recipe's names, and their weights in the same order.
 
@@ -83,11 +138,10 @@ def reward_functions(recipe: GRPORecipe):
 
 def train_grpo(recipe: GRPORecipe) -> TrainResult:
     """Train ``recipe.model_name_or_path`` with GRPO; the model and metrics.jsonl go to output_dir."""
-    from trl import GRPOTrainer
-
     recipe.validate()
+    resolve_recipe_model(recipe)
     funcs, weights = reward_functions(recipe)  # an unknown reward fails before any data or model loads
-    dataset = grpo_prompts(load_rows(recipe), recipe)
+    dataset = training_prompts(recipe)
     args = build_trl_config(recipe, {"reward_weights": weights})
     tokenizer = load_tokenizer(recipe, padding_side="left")
     peft_config, quantization_config = peft_and_quantization(recipe)
@@ -98,7 +152,11 @@ def train_grpo(recipe: GRPORecipe) -> TrainResult:
         recipe.dataset,
         ", ".join(f"{n} x{w:g}" for n, w in recipe.rewards.items()),
     )
-    trainer = GRPOTrainer(
+    if recipe.dynamic_sampling:
+        from r1lab.training.dynamic import DynamicSamplingGRPOTrainer as trainer_cls
+    else:
+        from trl import GRPOTrainer as trainer_cls
+    trainer = trainer_cls(
         model=recipe.model_name_or_path,
         reward_funcs=funcs,
         args=args,

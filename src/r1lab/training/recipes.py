@@ -198,6 +198,21 @@ class GRPORecipe(RecipeBase):
         default_factory=dict,
         metadata={"help": "keyword parameters for the reward functions (get_reward_funcs)"},
     )
+    pass_rate: list[float] | None = field(
+        default=None,
+        metadata={
+            "help": "MIN MAX: train only on problems the model solves sometimes: keep rows of a graded file "
+            "(r1lab grade output, its 'correct' list per row) whose share of correct generations lies in "
+            "[MIN, MAX], e.g. 0.1,0.9 (the same rule as r1lab grade --pass-rate)"
+        },
+    )
+    dynamic_sampling: bool = field(
+        default=False,
+        metadata={
+            "help": "DAPO-style dynamic sampling: leave groups whose completions all earn the same reward out "
+            "of the loss and log their share as dynamic_sampling/skipped_share (r1lab.training.dynamic)"
+        },
+    )
     accuracy_reward: str | None = field(
         default=None,
         metadata={
@@ -214,6 +229,12 @@ class GRPORecipe(RecipeBase):
             raise ConfigError("recipe: 'rewards' is empty: name at least one reward function")
         if "reward_weights" in self.trl:
             raise ConfigError("recipe: give weights in 'rewards' ({name: weight}), not in 'reward_weights'")
+        if self.pass_rate is not None and (
+            len(self.pass_rate) != 2 or not 0.0 <= self.pass_rate[0] <= self.pass_rate[1] <= 1.0
+        ):
+            raise ConfigError(
+                f"recipe: pass_rate needs MIN,MAX with 0 <= MIN <= MAX <= 1, got {self.pass_rate}"
+            )
         if self.accuracy_reward and self.accuracy_reward not in self.rewards:
             raise ConfigError(
                 f"recipe: accuracy_reward {self.accuracy_reward!r} is not among the rewards: {', '.join(self.rewards)}"

@@ -27,6 +27,7 @@ from r1lab.training.core import (
     metrics_callback,
     peft_and_quantization,
     resolve_checkpoint,
+    resolve_recipe_model,
     run_trainer,
 )
 from r1lab.training.recipes import SFTRecipe
@@ -57,6 +58,15 @@ def sft_examples(dataset, recipe: SFTRecipe):
         layout = resolve_layout(recipe.sft_layout, list(dataset.column_names), SFTFormat(**options)).name
     except DataError as exc:
         raise DataError(str(exc), path=recipe.dataset) from None
+    if layout == "r1lab" and "reasoning" in dataset.column_names and _is_text_column(dataset, "reasoning"):
+        # Generations on r1lab task rows carry the task's own gold trace as a text ``reasoning`` column;
+        # in generate output ``reasoning`` means the server's per-generation reasoning (a list), so the
+        # gold trace would make every row fail. The model's own traces are what distillation trains on.
+        logger.info(
+            "%s: ignoring the text column 'reasoning' (the task's trace, not the generations')",
+            recipe.dataset,
+        )
+        dataset = dataset.remove_columns("reasoning")
     examples = []
     for number, row in enumerate(dataset, start=1):
         try:
@@ -72,11 +82,17 @@ def sft_examples(dataset, recipe: SFTRecipe):
     return datasets.Dataset.from_list(examples), layout
 
 
+def _is_text_column(dataset, column: str) -> bool:
+    feature = dataset.features.get(column)
+    return getattr(feature, "dtype", None) in ("string", "large_string")
+
+
 def train_sft(recipe: SFTRecipe) -> TrainResult:
     """Fine-tune ``recipe.model_name_or_path`` on ``recipe.dataset``; the model and metrics.jsonl go to output_dir."""
     from trl import SFTTrainer
 
     recipe.validate()
+    resolve_recipe_model(recipe)
     args = build_trl_config(recipe)
     tokenizer = load_tokenizer(recipe, padding_side="right")
     dataset, layout = sft_examples(load_rows(recipe), recipe)
