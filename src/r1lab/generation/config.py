@@ -52,8 +52,12 @@ class RequestOptions:
     temperature: float = field(default=0.6, metadata={"help": "sampling temperature (DeepSeek: 0.6)"})
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling top-p (DeepSeek: 0.95)"})
     max_tokens: int = field(default=8192, metadata={"help": "maximum completion tokens per generation"})
-    max_concurrent: int = field(
-        default=64, metadata={"help": "requests in flight at once, over all servers (the sliding window)"}
+    max_concurrent: int | None = field(
+        default=None,
+        metadata={
+            "help": "requests in flight at once, over all servers (the sliding window); default: picked "
+            "for the server (16 for a CPU model served by r1lab, 64 for --base-url servers)"
+        },
     )
     timeout: float = field(
         default=900.0, metadata={"help": "seconds one request may take before it is retried"}
@@ -86,6 +90,13 @@ class RequestOptions:
         },
     )
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    stream: bool | None = field(
+        default=None,
+        metadata={
+            "help": "stream responses so progress counts tokens as they are generated (default: on for a "
+            "model served by r1lab, off for --base-url servers)"
+        },
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.base_urls, str):
@@ -105,7 +116,7 @@ class RequestOptions:
     def validate_requests(self) -> None:
         """Reject bad request options before any work starts; the message says which option and why."""
         checks = [
-            (self.max_concurrent >= 1, "max_concurrent must be >= 1"),
+            (self.max_concurrent is None or self.max_concurrent >= 1, "max_concurrent must be >= 1"),
             (self.max_tokens >= 1, "max_tokens must be >= 1"),
             (self.timeout > 0, "timeout must be > 0"),
             (self.max_retries >= 0, "max_retries must be >= 0"),
