@@ -11,7 +11,11 @@ def register(subparsers) -> None:
         help="serve a local model (transformers serve, continuous batching) for r1lab generate",
         description="Start `transformers serve` on 127.0.0.1 with a local model and wait until Ctrl-C.",
     )
-    parser.add_argument("model_dir", metavar="DIR", help="a local model directory (config.json + weights)")
+    parser.add_argument(
+        "model_dir",
+        metavar="DIR",
+        help="a local model directory (config.json + weights) or a .gguf file (imported once into ~/.cache/r1lab)",
+    )
     parser.add_argument("--port", type=int, default=None, help="port to listen on (default: a free one)")
     parser.add_argument(
         "--no-continuous-batching",
@@ -45,7 +49,9 @@ def run(args) -> int:
         sys.stdout.write(
             f"serving {server.model}\n  base URL: {server.base_url}\n  model:    {server.model}\n"
             f"  try: r1lab generate --input math500 --output out.jsonl --base-url {server.base_url} "
-            f"--model {server.model}\nCtrl-C to stop.\n"
+            f"--model {server.model} --max-concurrent {server.recommended_concurrency}\n"
+            f"  (--max-concurrent {server.recommended_concurrency}: what this server is efficient at; "
+            "more in flight only slows every request down)\nCtrl-C to stop.\n"
         )
         sys.stdout.flush()
         while server.process.poll() is None:

@@ -17,6 +17,7 @@ the files in ``OUTPUT_DIR/<benchmark>/``:
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import json
 import logging
@@ -50,8 +51,10 @@ def _endpoint(config: EvalConfig) -> Iterator[tuple[list[str], str | None, str]]
     """(base_urls, model name for requests, endpoint label): a served local model or the given URLs."""
     if config.serve_model:
         from r1lab.generation import serve_model
+        from r1lab.generation.server import apply_server_defaults
 
         with serve_model(config.serve_model) as server:
+            apply_server_defaults(config, server)  # the concurrency and streaming picked for this server
             yield [server.base_url], server.model, f"transformers serve {config.serve_model}"
     else:
         yield list(config.base_urls), config.model, ", ".join(config.base_urls)
@@ -63,6 +66,7 @@ def evaluate(config: EvalConfig) -> list[dict[str, Any]]:
     With ``config.compare`` the comparison with published scores is also written to
     ``OUTPUT_DIR/compare.md`` (the CLI prints it).
     """
+    config = copy.copy(config)  # the served model's picked concurrency must not leak into the caller's config
     results = []
     with _endpoint(config) as (base_urls, model, endpoint):
         for benchmark in config.benchmarks:

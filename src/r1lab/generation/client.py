@@ -287,10 +287,14 @@ class Engine:
         self._fail(state, error)
 
     async def _post(self, endpoint: Endpoint, body: dict[str, Any]) -> Any:
+        if self.config.stream:
+            body = {**body, "stream": True, "stream_options": {"include_usage": True}}
         try:
             async with self.session.post(
                 endpoint.base_url + self.path, json=body, headers=self.headers
             ) as resp:
+                if resp.status == 200 and self.config.stream:
+                    return await self._read_stream(resp)
                 raw = await resp.read()
                 status = resp.status
                 if status == 200:
@@ -309,6 +313,65 @@ class Engine:
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
             kind = "timed out" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
             raise RetryableError(f"{kind}: {exc}".rstrip(": ")) from None
+
+    async def _read_stream(self, resp: aiohttp.ClientResponse) -> dict[str, Any]:
+        """Read a server-sent-events response into the body a non-streamed request would get.
+
+        Streaming exists for the progress bar: each chunk carrying text is counted as a token in
+        ``meter.live_tokens`` the moment it arrives, and the count is corrected to the server's
+        ``usage`` when the response ends, so a CPU server minutes away from its first finished
+        row still shows tokens moving.
+        """
+        meter = self.meter
+        texts: dict[int, list[str]] = {}
+        reasoning: dict[int, list[str]] = {}
+        finish: dict[int, str] = {}
+        usage: dict[str, Any] = {}
+        counted = 0
+        async for raw_line in resp.content:
+            line = raw_line.strip()
+            if not line.startswith(b"data:"):
+                continue
+            payload = line[5:].strip()
+            if payload == b"[DONE]":
+                break
+            try:
+                chunk = json.loads(payload)
+            except ValueError:
+                raise RetryableError(f"stream chunk that is not JSON: {payload[:200]!r}") from None
+            if not isinstance(chunk, dict) or "error" in chunk:
+                raise RetryableError(f"error in the stream: {str(chunk)[:300]}")
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or []:
+                index = int(choice.get("index") or 0)
+                if self.config.api == "chat":
+                    delta = choice.get("delta") or {}
+                else:
+                    delta = {"content": choice.get("text")}
+                text = delta.get("content")
+                thought = delta.get("reasoning_content") or delta.get("reasoning")
+                if text:
+                    texts.setdefault(index, []).append(text)
+                if thought:
+                    reasoning.setdefault(index, []).append(thought)
+                if text or thought:
+                    counted += 1
+                    meter.live_tokens += 1
+                if choice.get("finish_reason"):
+                    finish[index] = choice["finish_reason"]
+        if not finish:
+            raise RetryableError("the stream ended before any choice finished")
+        meter.live_tokens += int(usage.get("completion_tokens") or counted) - counted
+        choices = []
+        for index in sorted(finish):
+            text = "".join(texts.get(index, []))
+            thought = "".join(reasoning.get(index, [])) or None
+            if self.config.api == "chat":
+                message = {"content": text, "reasoning_content": thought}
+                choices.append({"index": index, "message": message, "finish_reason": finish[index]})
+            else:
+                choices.append({"index": index, "text": text, "finish_reason": finish[index]})
+        return {"choices": choices, "usage": usage}
 
     def _accept(self, job: Job, choices, prompt_tokens: int, completion_tokens: int) -> None:
         state = job.state

@@ -52,11 +52,12 @@ class RequestOptions:
     temperature: float = field(default=0.6, metadata={"help": "sampling temperature (DeepSeek: 0.6)"})
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling top-p (DeepSeek: 0.95)"})
     max_tokens: int = field(default=8192, metadata={"help": "maximum completion tokens per generation"})
-    max_concurrent: int | Literal["auto"] = field(
-        default=64,
+    max_concurrent: int | Literal["auto"] | None = field(
+        default=None,
         metadata={
             "help": "requests in flight at once, over all servers (the sliding window); 'auto' adapts "
-            "it to the server's KV cache (Prometheus /metrics) or, without metrics, to throughput"
+            "it to the server's KV cache (Prometheus /metrics) or, without metrics, to throughput; "
+            "default: picked for the server (16 for a CPU model served by r1lab, 64 for --base-url servers)"
         },
     )
     timeout: float = field(
@@ -110,6 +111,13 @@ class RequestOptions:
     num_shards: int = field(
         default=1, metadata={"help": "split the input into this many shards by a hash of the row id"}
     )
+    stream: bool | None = field(
+        default=None,
+        metadata={
+            "help": "stream responses so progress counts tokens as they are generated (default: on for a "
+            "model served by r1lab, off for --base-url servers)"
+        },
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.base_urls, str):
@@ -132,7 +140,7 @@ class RequestOptions:
         """Reject bad request options before any work starts; the message says which option and why."""
         checks = [
             (
-                self.max_concurrent == "auto" or self.max_concurrent >= 1,
+                self.max_concurrent in (None, "auto") or self.max_concurrent >= 1,
                 "max_concurrent must be >= 1 or 'auto'",
             ),
             (self.max_tokens >= 1, "max_tokens must be >= 1"),

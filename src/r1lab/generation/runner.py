@@ -27,7 +27,7 @@ from r1lab.generation.config import GenerateConfig
 from r1lab.generation.endpoints import Endpoint
 from r1lab.generation.inputs import build_request, open_source, plan_input
 from r1lab.generation.schedule import load_length_prior, prior_order
-from r1lab.generation.server import serve_model
+from r1lab.generation.server import apply_server_defaults, serve_model
 from r1lab.generation.stats import GenerationStats, ProgressBar, RunMeter
 from r1lab.generation.store import OutputStore
 
@@ -89,10 +89,13 @@ async def agenerate(config: GenerateConfig, rows: Any = None) -> GenerationStats
         )
         if plan.selected:
             with contextlib.ExitStack() as servers:
+                server = None
                 if config.serve_model:
                     server = servers.enter_context(serve_model(config.serve_model))
                     config.base_urls = [server.base_url]
                     config.model = config.model or server.model
+                apply_server_defaults(config, server)
+                stats.max_concurrent = config.max_concurrent
                 await _run_window(config, plan, store, meter, stats)
     finally:
         store.close()

@@ -9,6 +9,14 @@ Continuous batching sizes its paged KV cache from free memory, and on a CPU tran
 of the free RAM, whatever the model: a 0.8M-parameter model's server grew to 14 GB on its first
 requests here, and a second server (or a trainer) on the same machine was then killed by the
 kernel's OOM killer. Without a GPU r1lab caps the cache at ``CPU_CACHE_MEMORY_FRACTION``.
+
+How many requests to keep in flight depends on the server, so a run that leaves ``max_concurrent``
+unset gets it from here (``apply_server_defaults``). transformers' paged attention on a CPU attends
+every query over the keys of *all* requests in the batch (a block-diagonal mask over one dense
+product), so its cost per token grows with the number in flight: 64 requests to a 135M model ran
+slower in total than 16, and each crawled for many minutes before the first row was written
+(bench/serving.py measures it). A CPU server started here therefore gets ``CPU_CONCURRENCY``; a
+server r1lab did not start (vLLM, SGLang, a remote API) gets ``REMOTE_CONCURRENCY``.
 """
 
 from __future__ import annotations
@@ -33,15 +41,31 @@ from r1lab.errors import ConfigError, R1labError
 
 logger = logging.getLogger(__name__)
 
+#: Requests in flight for servers r1lab did not start (vLLM/SGLang on GPUs, remote APIs).
+REMOTE_CONCURRENCY = 64
+#: Requests in flight for a CPU ``transformers serve --continuous-batching`` (see bench/serving.py).
+CPU_CONCURRENCY = 16
+#: Tokens per forward pass of a CPU continuous-batching server (transformers' default: 8192). Smaller
+#: batches (prompts prefilled in chunks beside the running decodes) measured 1.8x faster for 16
+#: requests to SmolLM2-135M here (bench/serving.py, docs/real-model.md).
+CPU_MAX_BATCH_TOKENS = 256
+#: Without continuous batching ``transformers serve`` generates one request at a time anyway.
+SERIAL_CONCURRENCY = 1
+
 
 @dataclass
 class LocalServer:
-    """A running local server: where to send requests and the model name to put in them."""
+    """A running local server: where to send requests, the model name to put in them, and how hard to push it.
+
+    ``recommended_concurrency`` is the number of requests in flight that keeps this server busy
+    without slowing every request down (used when a run leaves ``max_concurrent`` unset).
+    """
 
     base_url: str
     model: str
     process: subprocess.Popen
     log_path: Path
+    recommended_concurrency: int = REMOTE_CONCURRENCY
 
     @property
     def root_url(self) -> str:
@@ -72,12 +96,39 @@ def default_cache_memory_fraction() -> float | None:
     return None if torch.cuda.is_available() else CPU_CACHE_MEMORY_FRACTION
 
 
+def pick_concurrency(continuous_batching: bool, on_gpu: bool) -> int:
+    """Requests in flight that keep a local ``transformers serve`` efficient (see the module docstring)."""
+    if not continuous_batching:
+        return SERIAL_CONCURRENCY
+    return REMOTE_CONCURRENCY if on_gpu else CPU_CONCURRENCY
+
+
+def apply_server_defaults(config, server: LocalServer | None = None) -> None:
+    """Fill in what a run's ``RequestOptions`` left to the server: concurrency and streaming.
+
+    With ``server`` (a model served for the run) ``max_concurrent`` defaults to its
+    ``recommended_concurrency`` and responses stream, so the progress bar counts tokens as they are
+    generated (a CPU server takes minutes per row). Without one, ``max_concurrent`` defaults to
+    ``REMOTE_CONCURRENCY`` and responses come whole.
+    """
+    if config.max_concurrent is None:
+        config.max_concurrent = server.recommended_concurrency if server else REMOTE_CONCURRENCY
+        logger.info("max_concurrent: %d requests in flight (picked for this server)", config.max_concurrent)
+    if getattr(config, "stream", None) is None:
+        config.stream = server is not None
+
+
 def serve_command(
-    model_dir: str, port: int, continuous_batching: bool = True, cache_memory_fraction: float | None = None
+    model_dir: str,
+    port: int,
+    continuous_batching: bool = True,
+    cache_memory_fraction: float | None = None,
+    cb_options: dict[str, int] | None = None,
 ) -> list[str]:
     """The ``transformers serve`` command line for a local model on loopback.
 
-    ``cache_memory_fraction`` caps the continuous-batching KV cache at that share of free memory.
+    ``cache_memory_fraction`` caps the continuous-batching KV cache at that share of free memory;
+    ``cb_options`` adds ``--cb-<name> <value>`` flags (e.g. ``{"max_batch_tokens": 512}``).
     """
     exe = shutil.which("transformers", path=str(Path(sys.executable).parent)) or shutil.which("transformers")
     base = [exe] if exe else [sys.executable, "-m", "transformers.cli.transformers"]
@@ -95,6 +146,9 @@ def serve_command(
     command.append("--continuous-batching" if continuous_batching else "--no-continuous-batching")
     if continuous_batching and cache_memory_fraction is not None:
         command += ["--cb-max-memory-percent", f"{cache_memory_fraction:g}"]
+    if continuous_batching:
+        for name, value in (cb_options or {}).items():
+            command += [f"--cb-{name.replace('_', '-')}", str(value)]
     return command
 
 
@@ -120,33 +174,49 @@ def serve_model(
     continuous_batching: bool = True,
     startup_timeout: float = 300.0,
     cache_memory_fraction: float | None = None,
+    cb_options: dict[str, int] | None = None,
 ) -> Iterator[LocalServer]:
     """Serve a local model with ``transformers serve`` for the duration of a ``with`` block.
 
-    Yields a ``LocalServer`` whose ``base_url`` ends in ``/v1`` and whose ``model`` is the name the
-    server expects in requests (the model's absolute path). ``cache_memory_fraction``: the share of
-    free memory the KV cache may take (default: ``CPU_CACHE_MEMORY_FRACTION`` without a GPU,
-    transformers' own choice with one).
+    ``model_dir`` is a model directory or a ``.gguf`` file (imported once into r1lab's cache, see
+    ``r1lab.models.gguf.resolve_model``). Yields a ``LocalServer`` whose ``base_url`` ends in
+    ``/v1`` and whose ``model`` is the name the server expects in requests (the model's absolute
+    path). ``cache_memory_fraction``: the share of free memory the KV cache may take (default:
+    ``CPU_CACHE_MEMORY_FRACTION`` without a GPU, transformers' own choice with one).
+    ``cb_options``: further ``--cb-*`` settings of transformers' continuous batching.
     """
-    path = Path(model_dir).expanduser().resolve()
+    from r1lab.models.gguf import resolve_model
+
+    path = Path(resolve_model(model_dir)).expanduser().resolve()
     if not (path / "config.json").exists():
         raise ConfigError(f"{model_dir}: not a model directory (no config.json)")
+    on_gpu = False
+    if continuous_batching:  # only the paged cache needs the cap (and the torch import to decide it)
+        on_gpu = default_cache_memory_fraction() is None
+    if continuous_batching and not on_gpu:
+        cb_options = {"max_batch_tokens": CPU_MAX_BATCH_TOKENS, **(cb_options or {})}
     if cache_memory_fraction is None:
-        if continuous_batching:  # only the paged cache needs the cap (and the torch import to decide it)
-            cache_memory_fraction = default_cache_memory_fraction()
+        if continuous_batching and not on_gpu:
+            cache_memory_fraction = CPU_CACHE_MEMORY_FRACTION
     elif not 0 < cache_memory_fraction <= 1:
         raise ConfigError(f"cache_memory_fraction: must lie in (0, 1], got {cache_memory_fraction}")
     port = port or free_port()
     log_file = tempfile.NamedTemporaryFile(prefix="r1lab-serve-", suffix=".log", delete=False)  # noqa: SIM115
     log_path = Path(log_file.name)
-    command = serve_command(str(path), port, continuous_batching, cache_memory_fraction)
+    command = serve_command(str(path), port, continuous_batching, cache_memory_fraction, cb_options)
     logger.info("starting %s (log: %s)", " ".join(command), log_path)
     env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
     process = subprocess.Popen(
         command, stdout=log_file, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
     )
     log_file.close()
-    server = LocalServer(f"http://127.0.0.1:{port}/v1", str(path), process, log_path)
+    server = LocalServer(
+        f"http://127.0.0.1:{port}/v1",
+        str(path),
+        process,
+        log_path,
+        pick_concurrency(continuous_batching, on_gpu),
+    )
     try:
         deadline = time.monotonic() + startup_timeout
         while not _healthy(server.root_url):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -78,6 +79,9 @@ class RunMeter:
         self.request_failures = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        #: Tokens generated so far, counted as streamed chunks arrive (corrected to the server's usage
+        #: at the end of each response); stays 0 when responses are not streamed.
+        self.live_tokens = 0
         self.rows_done = 0
         self.rows_failed = 0
         self.latencies: list[float] = []
@@ -127,11 +131,20 @@ class RunMeter:
 
 
 class ProgressBar:
-    """A tqdm bar over rows with requests in flight, req/s and tok/s, redrawn on a timer."""
+    """A tqdm bar over rows with requests in flight, tokens generated so far and tok/s, redrawn on a timer.
+
+    Rows finish late on a slow server (16 requests to a CPU model each take minutes), so the bar
+    also shows the tokens generated so far and their rate over the last ``RATE_WINDOW_S`` seconds;
+    with streamed responses (``RequestOptions.stream``) they move with every chunk, else with every
+    finished request.
+    """
+
+    RATE_WINDOW_S = 10.0
 
     def __init__(self, meter: RunMeter, total_rows: int, enabled: bool, interval: float = 0.5):
         self.meter = meter
         self.interval = interval
+        self._samples: deque[tuple[float, int]] = deque()
         self._bar = None
         self._task: asyncio.Task | None = None
         if enabled and total_rows > 0:
@@ -151,14 +164,29 @@ class ProgressBar:
         finished = meter.rows_done + meter.rows_failed
         if finished > self._bar.n:
             self._bar.update(finished - self._bar.n)  # update(), not n=, so tqdm's rate and ETA follow
+        tokens, rate = self.token_rate(elapsed)
         self._bar.set_postfix(
             in_flight=meter.in_flight,
+            tokens=tokens,
+            tok_s=f"{rate:.0f}",
             req_s=f"{meter.requests / elapsed:.1f}",
-            tok_s=f"{meter.completion_tokens / elapsed:.0f}",
             failed=meter.rows_failed,
             refresh=False,
         )
         self._bar.refresh()
+
+    def token_rate(self, elapsed: float) -> tuple[int, float]:
+        """(tokens generated so far, tokens/s over the last ``RATE_WINDOW_S`` seconds, or since the start)."""
+        meter = self.meter
+        tokens = max(meter.live_tokens, meter.completion_tokens)
+        now = time.monotonic()
+        self._samples.append((now, tokens))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self.RATE_WINDOW_S:
+            self._samples.popleft()
+        then, before = self._samples[0]
+        if len(self._samples) < 2 or now - then < 1.0:
+            return tokens, tokens / elapsed
+        return tokens, (tokens - before) / (now - then)
 
     async def _refresh_forever(self) -> None:
         while True:

@@ -1,0 +1,147 @@
+"""Benchmark: a real model served on a CPU vs batched offline ``model.generate``, side by side.
+
+The question (issue #12): does ``r1lab serve`` / ``--serve-model`` reach at least 60% of the
+throughput of batched offline generation on the same machine? Both sides get the same prompts
+(GSM8K problems in DeepSeek's math template, rendered by the model's own chat template), the
+same sampling (temperature 0.6, top-p 0.95) and the same token budget.
+
+- offline: ``model.generate`` in this process on left-padded batches of B prompts; a batch runs
+  until its longest row ends, and only each row's own tokens (up to its end-of-sequence) count.
+- served: ``transformers serve --continuous-batching`` as r1lab starts it (one variant per
+  server setting), driven by ``r1lab.generation.generate`` with C requests in flight; tokens are
+  the server's ``usage.completion_tokens``; the clock starts after the server is healthy.
+
+The machine is shared, so every measurement prints the 1-minute load beside it, the runs
+alternate offline and served, and the ratios are what to read, not the absolute tokens/s.
+
+Run: ``PYTHONPATH=src .venv/bin/python bench/serving.py [--model DIR] [--prompts 32]
+[--max-tokens 128] [--batch 8 16 32] [--in-flight 8 16 32] [--variants default]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: Server settings to compare: name -> keyword arguments of ``r1lab.generation.serve_model``.
+VARIANTS: dict[str, dict] = {
+    "r1lab": {},  # what r1lab serve / --serve-model start (max_batch_tokens CPU_MAX_BATCH_TOKENS)
+    "transformers-default": {"cb_options": {"max_batch_tokens": 8192}},  # transformers' own default
+    "mbt64": {"cb_options": {"max_batch_tokens": 64}},
+    "mbt1024": {"cb_options": {"max_batch_tokens": 1024}},
+}
+
+
+def load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def prompts(tokenizer, n: int) -> tuple[list[list[dict]], list[list[int]]]:
+    from r1lab.data import load_problems
+    from r1lab.prompts import build_messages
+
+    problems = load_problems("gsm8k").select(range(n))
+    messages = [build_messages({"problem": p}, template="math") for p in problems["problem"]]
+    ids = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=True) for m in messages]
+    ids = [list(x["input_ids"]) if isinstance(x, dict) or hasattr(x, "keys") else list(x) for x in ids]
+    return messages, ids
+
+
+def offline(model, tokenizer, ids: list[list[int]], batch: int, max_tokens: int) -> dict:
+    import torch
+
+    eos = tokenizer.eos_token_id
+    tokenizer.padding_side = "left"
+    started, tokens = time.perf_counter(), 0
+    for start in range(0, len(ids), batch):
+        inputs = tokenizer.pad({"input_ids": ids[start : start + batch]}, return_tensors="pt")
+        with torch.inference_mode():
+            out = model.generate(
+                **inputs, do_sample=True, temperature=0.6, top_p=0.95, top_k=0,
+                max_new_tokens=max_tokens, pad_token_id=eos,
+            )  # fmt: skip
+        for row in out[:, inputs["input_ids"].shape[1] :].tolist():
+            tokens += row.index(eos) + 1 if eos in row else len(row)
+    seconds = time.perf_counter() - started
+    return {"side": "offline", "setting": f"batch {batch}", "tokens": tokens, "seconds": round(seconds, 1),
+            "tok_s": round(tokens / seconds, 1), "load": load()}  # fmt: skip
+
+
+def served(server, messages: list, in_flight: int, max_tokens: int, variant: str) -> dict:
+    from r1lab.generation import GenerateConfig, generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = GenerateConfig(
+            output=str(Path(tmp) / "out.jsonl"), base_urls=[server.base_url], model=server.model,
+            max_concurrent=in_flight, max_tokens=max_tokens, temperature=0.6, top_p=0.95,
+            prompt_column="messages", progress=False, stream=False,
+        )  # fmt: skip
+        stats = generate(config, rows=[{"messages": m} for m in messages])
+    return {"side": f"served ({variant})", "setting": f"{in_flight} in flight",
+            "tokens": stats.completion_tokens, "seconds": round(stats.duration_s, 1),
+            "tok_s": round(stats.completion_tokens_per_s, 1), "load": load()}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_model = os.environ.get("R1LAB_SMOLLM2_DIR", "models/smollm2-135m-instruct")
+    parser.add_argument("--model", default=default_model, help="model directory or .gguf file")
+    parser.add_argument("--prompts", type=int, default=32)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--batch", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--in-flight", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument(
+        "--variants", nargs="+", default=["r1lab", "transformers-default"], choices=sorted(VARIANTS)
+    )
+    parser.add_argument("--json", help="also write the measurements to this JSON file")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1lab.generation.server import serve_model
+    from r1lab.models.gguf import resolve_model
+
+    model_dir = resolve_model(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    messages, ids = prompts(tokenizer, args.prompts)
+    print(f"# {Path(model_dir).name}: {args.prompts} GSM8K prompts (mean {sum(map(len, ids)) / len(ids):.0f} "
+          f"prompt tokens), up to {args.max_tokens} new tokens, {os.cpu_count()} CPUs, torch threads "
+          f"{torch.get_num_threads()}, load at start {load()}", flush=True)  # fmt: skip
+
+    results = []
+    batches = list(args.batch)
+    for variant in args.variants:
+        with serve_model(model_dir, **VARIANTS[variant]) as server:
+            served(server, messages[:2], 2, 4, variant)  # warm up the server's batch processor
+            for in_flight in args.in_flight:
+                if batches:  # alternate offline and served runs, so a load change hits both
+                    results.append(offline(model, tokenizer, ids, batches.pop(0), args.max_tokens))
+                    print(json.dumps(results[-1]), flush=True)
+                results.append(served(server, messages, in_flight, args.max_tokens, variant))
+                print(json.dumps(results[-1]), flush=True)
+    for batch in batches:
+        results.append(offline(model, tokenizer, ids, batch, args.max_tokens))
+        print(json.dumps(results[-1]), flush=True)
+
+    best = max((r for r in results if r["side"] == "offline"), key=lambda r: r["tok_s"])
+    print(f"\n| side | setting | tokens | seconds | tok/s | vs best offline ({best['setting']}) | load |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        ratio = r["tok_s"] / best["tok_s"] if best["tok_s"] else float("nan")
+        print(f"| {r['side']} | {r['setting']} | {r['tokens']} | {r['seconds']} | {r['tok_s']} | "
+              f"{ratio:.0%} | {r['load']} |")  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
