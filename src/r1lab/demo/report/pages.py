@@ -1,0 +1,192 @@
+"""The report pages: ``report.html`` (one self-contained file) and ``report.md``, from results.json."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from r1lab import __version__
+from r1lab.data.io import write_json
+from r1lab.demo.config import MODEL_TITLES, DemoConfig
+from r1lab.demo.report.figures import draw_plots
+from r1lab.demo.report.numbers import _num, _pct, build_results
+from r1lab.demo.report.tables import _n, model_headers, model_rows, stage_headers, stage_rows
+from r1lab.demo.report.traces import pick_traces, trace_html
+from r1lab.demo.stages import Paths
+
+
+def intro(config: DemoConfig, results: dict[str, Any]) -> str:
+    task = results["task"]
+    styles = (
+        f" {100 * config.short_trace_fraction:.0f}% of the cold-start traces give only the result line "
+        "instead of the column working, so the cold start learns both styles and picks one at "
+        "random; GRPO, rewarded for the final answer alone, learns which one pays."
+        if 0 < config.short_trace_fraction < 1
+        else ""
+    )
+    if config.quick:
+        styles += (
+            " This is the quick preset, sized to test the pipeline in about two minutes: far too small a run "
+            "for the models to learn arithmetic that carries over to unseen problems, so its accuracies say "
+            "nothing about the recipe. The full preset (the default) is the demo."
+        )
+    return (
+        f"The DeepSeek-R1 recipe in miniature: a {results['machine'].get('cpus')}-CPU run of every stage on "
+        f"{config.digits}-digit arithmetic ({task.get('num_train', '?')} training and {task.get('num_test', '?')} "
+        f"held-out problems) with a {config.hidden_size}-wide, {config.num_layers}-layer Qwen3 model trained "
+        "from scratch. Cold-start SFT teaches the <think> trace format, GRPO improves the model with accuracy and "
+        "format rewards, and the GRPO model, served by a real `transformers serve` on loopback, writes traces "
+        f"that are filtered by the grader (rejection sampling) and distilled into a fresh student.{styles} "
+        f"All three models answer every test problem {_n(results)} times at temperature {config.temperature:g}, "
+        f"top-p {config.top_p:g} (GRPO samples the same way) through the same server path."
+    )
+
+
+def write_report(
+    config: DemoConfig, paths: Paths, markers: dict[str, dict[str, Any]], run_seconds: float
+) -> dict[str, Any]:
+    """Write results.json, report.md and report.html into the output directory; return results.json."""
+    from r1lab.report import HtmlPage, markdown_table
+
+    results = build_results(config, paths, markers, run_seconds)
+    plots = draw_plots(config, paths, results)
+    traces = pick_traces(paths, config.num_traces)
+    results["sample_traces"] = traces
+    results["plots"] = {name: str(path.relative_to(paths.root)) for name, path in plots.items()}
+    write_json(paths.root / "results.json", results)
+
+    # ---- HTML
+    page = HtmlPage(f"r1lab demo: R1 in miniature ({results['preset']} preset)", css=_css())
+    page.raw(f'<p class="headline">{html.escape(results["headline"])}</p>')
+    page.paragraph(intro(config, results), css_class="note")
+    page.heading("Stages")
+    page.table(stage_headers(results), stage_rows(results), numeric_columns={2, 3, 4, 5})
+    page.paragraph(
+        "Accuracy is measured on the held-out test set for the model each stage produced; wall time is the "
+        "stage's own time (stages finished in an earlier run keep the time they took then).",
+        css_class="note",
+    )
+    if "accuracy" in plots:
+        page.image(
+            plots["accuracy"],
+            caption="pass@1 is the mean correctness over all samples; cons@n the "
+            "majority-voted answer per problem; error bars: ±1 standard error over problems.",
+        )
+    page.heading("Models on the held-out test set")
+    page.table(model_headers(results), model_rows(results), numeric_columns=set(range(1, 9)))
+    if "grpo" in plots:
+        page.heading("GRPO training curves")
+        page.image(
+            plots["grpo"],
+            caption="Per GRPO step: mean reward, accuracy reward, format reward, "
+            "completion length (tokens), loss and entropy on the training prompts.",
+        )
+    if "lengths" in plots:
+        page.heading("Response lengths")
+        page.image(
+            plots["lengths"],
+            caption="Response length in tokens per model, correct vs incorrect; "
+            "the yellow line is the token limit.",
+        )
+    distill = results["distill"]
+    if distill:
+        page.heading("Distillation")
+        page.table(
+            ["teacher problems", "traces", "kept (correct)", "acceptance", "student SFT steps"],
+            [
+                [
+                    _num(distill.get("problems")),
+                    _num(distill.get("generations")),
+                    _num(distill.get("kept")),
+                    _pct(distill.get("acceptance_rate")),
+                    _num((distill.get("student") or {}).get("steps")),
+                ]
+            ],
+            numeric_columns={0, 1, 2, 3, 4},
+        )
+    if traces:
+        page.heading("Sample traces")
+        page.paragraph(
+            "Test problems where the models disagree come first; each model's first sample.", css_class="note"
+        )
+        for trace in traces:
+            page.raw(trace_html(trace))
+    page.heading("Settings")
+    page.raw(
+        "<details><summary>configuration and machine</summary><pre>"
+        + html.escape(json.dumps({"config": results["config"], "machine": results["machine"]}, indent=2))
+        + "</pre></details>"
+    )
+    page.write(
+        paths.root / "report.html",
+        footer=f"r1lab {__version__} · {results['created']} · results.json holds every number on this page",
+    )
+
+    # ---- Markdown
+    (paths.root / "report.md").write_text(
+        _markdown(config, results, plots, traces, markdown_table, paths), encoding="utf-8"
+    )
+    return results
+
+
+def _markdown(config, results, plots, traces, markdown_table, paths: Paths) -> str:
+    lines = [
+        f"# r1lab demo: R1 in miniature ({results['preset']} preset)",
+        "",
+        f"**{results['headline']}**",
+        "",
+        intro(config, results),
+        "",
+        "## Stages",
+        "",
+        markdown_table(stage_headers(results), stage_rows(results), numeric_columns={2, 3, 4, 5}),
+        "",
+    ]
+    if "accuracy" in plots:
+        lines += [f"![held-out accuracy per model]({results['plots']['accuracy']})", ""]
+    lines += [
+        "## Models on the held-out test set",
+        "",
+        markdown_table(model_headers(results), model_rows(results), numeric_columns=set(range(1, 9))),
+        "",
+    ]
+    if "grpo" in plots:
+        lines += ["## GRPO training curves", "", f"![GRPO curves]({results['plots']['grpo']})", ""]
+    if "lengths" in plots:
+        lines += ["## Response lengths", "", f"![response lengths]({results['plots']['lengths']})", ""]
+    distill = results["distill"]
+    if distill:
+        lines += ["## Distillation", "", distill.get("line", ""), ""]
+    if traces:
+        lines += ["## Sample traces", ""]
+        for trace in traces:
+            lines += [f"**{trace['problem']}** (gold: `{trace['gold']}`)", ""]
+            for name, response in trace["responses"].items():
+                mark = "✓" if response["correct"] else "✗"
+                lines += [
+                    f"{mark} {MODEL_TITLES[name]} → `{response['extracted']}`",
+                    "",
+                    "```",
+                    response["text"],
+                    "```",
+                    "",
+                ]
+    lines += ["---", f"r1lab {__version__} · {results['created']} · numbers in results.json", ""]
+    return "\n".join(lines)
+
+
+def _css() -> str:
+    from r1lab.report.render import default_css
+
+    return default_css() + (
+        ".headline { font-size: 1.15rem; font-weight: 600; background: #ddf4ff; border-left: 4px solid #0969da;"
+        " padding: .6rem .9rem; }\n"
+        ".trace { border: 1px solid #d0d7de; border-radius: 6px; padding: .4rem .8rem; margin: .8rem 0; }\n"
+        ".trace-row { display: flex; gap: .6rem; flex-wrap: wrap; }\n"
+        ".trace-cell { flex: 1 1 300px; min-width: 0; }\n"
+        ".trace-cell pre { margin: .3rem 0; white-space: pre-wrap; }\n"
+        ".trace-head { font-size: .88rem; font-weight: 600; }\n"
+        ".trace-head.ok { color: #1a7f37; } .trace-head.bad { color: #cf222e; }\n"
+        "details pre { max-height: 24rem; }\n"
+    )
