@@ -16,12 +16,20 @@ from typing import Any
 
 from r1lab import __version__
 from r1lab.data.io import read_jsonl
-from r1lab.demo.config import MODEL_TITLES, MODELS, STAGE_TITLES, STAGES, DemoConfig
+from r1lab.demo.config import MODEL_TITLES, STAGE_TITLES, DemoConfig
 from r1lab.demo.stages import Paths
 
 SCHEMA = "r1lab-demo-results/1"
 #: The GRPO metrics plotted over steps, in panel order (those present in metrics.jsonl).
-CURVE_KEYS = ("reward", "accuracy", "rewards/format", "completion_length", "loss", "entropy")
+CURVE_KEYS = (
+    "reward",
+    "accuracy",
+    "rewards/format",
+    "completion_length",
+    "frac_reward_zero_std",
+    "loss",
+    "entropy",
+)
 
 
 def model_numbers(paths: Paths, name: str) -> dict[str, Any] | None:
@@ -33,6 +41,7 @@ def model_numbers(paths: Paths, name: str) -> dict[str, Any] | None:
     metrics = results.get("metrics", {})
     n = results.get("num_samples")
     lengths = results.get("response_length") or {}
+    rows = details(paths, name)
     return {
         "title": MODEL_TITLES[name],
         "model_dir": str(paths.model(name)),
@@ -46,7 +55,8 @@ def model_numbers(paths: Paths, name: str) -> dict[str, Any] | None:
         "length_mean": lengths.get("mean", metrics.get("length_mean")),
         "length_median": lengths.get("median", metrics.get("length_median")),
         "length_p90": lengths.get("p90", metrics.get("length_p90")),
-        "shows_working": working_share(details(paths, name)),
+        "shows_working": working_share(rows),
+        **format_share(rows),
         "results_file": str(path),
     }
 
@@ -70,6 +80,40 @@ def working_share(rows: list[dict[str, Any]]) -> float | None:
     return sum(verdicts) / len(verdicts) if verdicts else None
 
 
+def full_response(row: dict[str, Any], index: int = 0) -> str:
+    """One sample as the model wrote it: servers that split the reasoning out get it put back."""
+    from r1lab.prompts import THINK_END, format_response
+
+    text = row["generations"][index]
+    reasoning = (row.get("reasoning") or [None] * len(row["generations"]))[index]
+    if reasoning and THINK_END not in text:
+        return format_response(reasoning, text)
+    return text
+
+
+def format_share(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Share of sampled responses that earn R1's format reward (<think>...</think> then an answer), ± s.e.
+
+    The standard error is over problems (the samples of one problem are not independent), as
+    r1lab.evaluation computes it for pass@1.
+    """
+    from r1lab.rewards import FormatReward
+
+    reward = FormatReward()
+    per_problem = [
+        sum(reward.score(full_response(row, i)) for i in range(len(row["generations"])))
+        / len(row["generations"])
+        for row in rows
+        if row.get("generations")
+    ]
+    if not per_problem:
+        return {"format": None, "format_stderr": None}
+    n = len(per_problem)
+    mean = sum(per_problem) / n
+    var = sum((x - mean) ** 2 for x in per_problem) / (n - 1) if n > 1 else 0.0
+    return {"format": mean, "format_stderr": (var / n) ** 0.5}
+
+
 def grpo_curve(paths: Paths) -> list[dict[str, Any]]:
     path = paths.grpo / "metrics.jsonl"
     if not path.exists():
@@ -84,8 +128,9 @@ def details(paths: Paths, name: str) -> list[dict[str, Any]]:
 
 
 def headline(models: dict[str, Any]) -> str:
-    """One honest sentence about what GRPO and distillation did to held-out accuracy."""
-    cold, grpo, student = (models.get(m) or {} for m in MODELS)
+    """One honest sentence about what GRPO and distillation did to held-out accuracy (and the format)."""
+    cold = models.get("cold_start") or models.get("instruct") or {}
+    grpo, student = (models.get(m) or {} for m in ("grpo", "student"))
     if cold.get("pass@1") is None or grpo.get("pass@1") is None:
         return "The evaluation did not finish: no accuracy to report."
     before, after = _share(cold["pass@1"]), _share(grpo["pass@1"])
@@ -110,6 +155,9 @@ def headline(models: dict[str, Any]) -> str:
             f"; the share of answers that show their working went from {_share(working_before)} "
             f"to {_share(working_after)}"
         )
+    format_before, format_after = cold.get("format"), grpo.get("format")
+    if "instruct" in models and format_before is not None and format_after is not None:
+        verb += f"; answers in the <think> format: {_share(format_before)} → {_share(format_after)}"
     tail = (
         f"; the student distilled from its traces reached {_share(student['pass@1'])}"
         if student.get("pass@1") is not None
@@ -121,10 +169,10 @@ def headline(models: dict[str, Any]) -> str:
 def build_results(
     config: DemoConfig, paths: Paths, markers: dict[str, dict[str, Any]], run_seconds: float
 ) -> dict[str, Any]:
-    models = {name: model_numbers(paths, name) for name in MODELS}
+    models = {name: model_numbers(paths, name) for name in config.models()}
     models = {k: v for k, v in models.items() if v is not None}
     stages = []
-    for stage in STAGES:
+    for stage in config.stages():
         marker = markers.get(stage)
         if stage == "report" or marker is None:
             continue
@@ -137,7 +185,7 @@ def build_results(
                 "summary": marker.get("summary", {}),
             }
         )
-    cold, grpo = models.get("cold_start"), models.get("grpo")
+    cold, grpo = models.get(config.models()[0]), models.get("grpo")
     lift = None
     if cold and grpo and cold.get("pass@1") is not None and grpo.get("pass@1") is not None:
         lift = grpo["pass@1"] - cold["pass@1"]
@@ -145,10 +193,11 @@ def build_results(
         "schema": SCHEMA,
         "r1lab_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "preset": "quick" if config.quick else "full",
+        "preset": config.preset,
         "config": dataclasses.asdict(config),
         "machine": _machine(),
         "task": (markers.get("data") or {}).get("summary", {}),
+        "select": (markers.get("select") or {}).get("summary", {}),
         "stages": stages,
         "pipeline_seconds": round(sum(s["seconds"] for s in stages), 2),
         "this_run_seconds": round(run_seconds, 2),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 from typing import Any
 
 from r1lab import __version__
@@ -18,6 +19,8 @@ from r1lab.demo.stages import Paths
 
 def intro(config: DemoConfig, results: dict[str, Any]) -> str:
     task = results["task"]
+    if config.real_model:
+        return real_model_intro(config, results)
     styles = (
         f" {100 * config.short_trace_fraction:.0f}% of the cold-start traces give only the result line "
         "instead of the column working, so the cold start learns both styles and picks one at "
@@ -43,6 +46,80 @@ def intro(config: DemoConfig, results: dict[str, Any]) -> str:
     )
 
 
+def _title(config: DemoConfig, results: dict[str, Any]) -> str:
+    if config.real_model:
+        return f"r1lab demo: R1-Zero on {Path(str(config.model)).name} ({results['preset']} preset)"
+    return f"r1lab demo: R1 in miniature ({results['preset']} preset)"
+
+
+def signal_rows(results: dict[str, Any]) -> list[list[str]]:
+    """How much GRPO had to learn from: the selection's pass rates and the zero-variance groups while training."""
+    select, grpo = results.get("select") or {}, results.get("grpo") or {}
+    if results["config"].get("model") is None:  # the tiny presets' report stays as it was
+        return []
+    rows = []
+    if select.get("samples_per_prompt"):
+        rows += [
+            [
+                f"starting model's pass rate on {select['pool']} training prompts × {select['samples_per_prompt']}",
+                f"{_pct(select.get('pass_rate_mean'))}%",
+            ],
+            [
+                "prompts always or never solved (dropped)",
+                f"{_pct(select.get('zero_variance_prompt_share'))}%",
+            ],
+            ["prompts GRPO trained on", _num(select.get("selected"))],
+        ]
+    if grpo.get("zero_variance_group_share") is not None:
+        rows.append(
+            [
+                "GRPO groups with zero reward variance (mean over steps)",
+                f"{_pct(grpo['zero_variance_group_share'])}%",
+            ]
+        )
+    for key, label in (
+        ("train_accuracy", "GRPO training accuracy"),
+        ("train_format", "GRPO training format reward"),
+    ):
+        if grpo.get(f"{key}_start") is not None:
+            rows.append(
+                [
+                    f"{label}, first → last 5 steps",
+                    f"{_pct(grpo[f'{key}_start'])}% → {_pct(grpo[f'{key}_end'])}%",
+                ]
+            )
+    if grpo.get("seconds_per_step"):
+        rows.append(["GRPO seconds per step", f"{grpo['seconds_per_step']:.1f}"])
+    return rows
+
+
+def real_model_intro(config: DemoConfig, results: dict[str, Any]) -> str:
+    """What a run from a given pretrained model did: R1-Zero, then rejection-sampling SFT of the same model."""
+    task, select = results["task"], results.get("select") or {}
+    picked = (
+        f" GRPO trains on the {select.get('selected')} of {select.get('pool')} training prompts that the "
+        f"starting model solved sometimes but not always in {select.get('samples_per_prompt')} samples "
+        "(pass-rate selection: a group whose completions all earn the same reward teaches GRPO nothing)."
+        if select.get("samples_per_prompt")
+        else ""
+    )
+    rewards = ", ".join(f"{name} × {weight:g}" for name, weight in config.rewards.items())
+    return (
+        f"R1-Zero on a real pretrained model: GRPO straight from {Path(str(config.model)).name} (no cold-start "
+        f"SFT) on {config.digits}-digit arithmetic ({task.get('num_train', '?')} training and "
+        f"{task.get('num_test', '?')} held-out problems), with the rewards {rewards}. The prompt is "
+        f"the {config.prompt_template!r} template"
+        + (f" with the {config.system_prompt!r} system prompt" if config.system_prompt else "")
+        + f" through the model's own chat template.{picked} The GRPO model, served by a real "
+        "`transformers serve` on loopback, then answers training problems; the grader keeps the correct "
+        "answers and the starting model is fine-tuned on them (the student: rejection-sampling SFT, R1's "
+        "stage 3, rather than a fresh small model that could not learn the real model's prose in the budget). "
+        f"All three models answer every test problem {_n(results)} times at temperature {config.temperature:g}, "
+        f"top-p {config.top_p:g} (GRPO samples the same way) through the same server path; lengths are "
+        "in the model's own tokens and ± is one standard error over problems."
+    )
+
+
 def write_report(
     config: DemoConfig, paths: Paths, markers: dict[str, dict[str, Any]], run_seconds: float
 ) -> dict[str, Any]:
@@ -51,13 +128,13 @@ def write_report(
 
     results = build_results(config, paths, markers, run_seconds)
     plots = draw_plots(config, paths, results)
-    traces = pick_traces(paths, config.num_traces)
+    traces = pick_traces(paths, config.num_traces, config.models())
     results["sample_traces"] = traces
     results["plots"] = {name: str(path.relative_to(paths.root)) for name, path in plots.items()}
     write_json(paths.root / "results.json", results)
 
     # ---- HTML
-    page = HtmlPage(f"r1lab demo: R1 in miniature ({results['preset']} preset)", css=_css())
+    page = HtmlPage(_title(config, results), css=_css())
     page.raw(f'<p class="headline">{html.escape(results["headline"])}</p>')
     page.paragraph(intro(config, results), css_class="note")
     page.heading("Stages")
@@ -80,8 +157,13 @@ def write_report(
         page.image(
             plots["grpo"],
             caption="Per GRPO step: mean reward, accuracy reward, format reward, "
-            "completion length (tokens), loss and entropy on the training prompts.",
+            "completion length (tokens), share of groups whose completions all earned the same reward "
+            "(frac_reward_zero_std: no gradient from them), loss and entropy on the training prompts.",
         )
+    signal = signal_rows(results)
+    if signal:
+        page.heading("Prompt selection and the GRPO signal")
+        page.table(["", "value"], signal, numeric_columns={1})
     if "lengths" in plots:
         page.heading("Response lengths")
         page.image(
@@ -132,7 +214,7 @@ def write_report(
 
 def _markdown(config, results, plots, traces, markdown_table, paths: Paths) -> str:
     lines = [
-        f"# r1lab demo: R1 in miniature ({results['preset']} preset)",
+        f"# {_title(config, results)}",
         "",
         f"**{results['headline']}**",
         "",
@@ -153,6 +235,9 @@ def _markdown(config, results, plots, traces, markdown_table, paths: Paths) -> s
     ]
     if "grpo" in plots:
         lines += ["## GRPO training curves", "", f"![GRPO curves]({results['plots']['grpo']})", ""]
+    signal = signal_rows(results)
+    if signal:
+        lines += ["## Prompt selection and the GRPO signal", "", markdown_table(["", "value"], signal), ""]
     if "lengths" in plots:
         lines += ["## Response lengths", "", f"![response lengths]({results['plots']['lengths']})", ""]
     distill = results["distill"]

@@ -11,7 +11,7 @@ from r1lab.demo.report.numbers import _num, _pct
 def stage_rows(results: dict[str, Any]) -> list[list[str]]:
     """The stages table: what each stage produced, the accuracy of the model it made, its wall time."""
     models = results["models"]
-    stage_model = {"cold_start": "cold_start", "grpo": "grpo", "distill": "student"}
+    stage_model = {"cold_start": "cold_start", "select": "instruct", "grpo": "grpo", "distill": "student"}
     rows = []
     for index, stage in enumerate(results["stages"], start=1):
         model = models.get(stage_model.get(stage["name"], ""), {})
@@ -41,11 +41,18 @@ def model_rows(results: dict[str, Any]) -> list[list[str]]:
                 _num(m.get("length_mean")),
                 _num(m.get("length_median")),
                 _num(m.get("length_p90")),
-                _pct(m.get("shows_working")),
+                _pct(m.get("format"), m.get("format_stderr"))
+                if _real(results)
+                else _pct(m.get("shows_working")),
                 _pct(m.get("truncation_rate")),
             ]
         )
     return rows
+
+
+def _real(results: dict[str, Any]) -> bool:
+    """A run from a given model: its table shows the <think> format, not the tiny model's trace style."""
+    return results["config"].get("model") is not None
 
 
 def _n(results: dict[str, Any]) -> Any:
@@ -74,6 +81,6 @@ def model_headers(results: dict[str, Any]) -> list[str]:
         "mean len",
         "median len",
         "p90 len",
-        "shows working (%)",
+        "<think> format (%)" if _real(results) else "shows working (%)",
         "truncated (%)",
     ]

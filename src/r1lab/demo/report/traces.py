@@ -5,14 +5,14 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from r1lab.demo.config import MODEL_TITLES, MODELS
-from r1lab.demo.report.numbers import details
+from r1lab.demo.config import MODEL_TITLES
+from r1lab.demo.report.numbers import details, full_response
 from r1lab.demo.stages import Paths
 
 
-def pick_traces(paths: Paths, count: int) -> list[dict[str, Any]]:
+def pick_traces(paths: Paths, count: int, models: tuple[str, ...]) -> list[dict[str, Any]]:
     """A few test problems with each model's first sample: those where the models disagree first."""
-    per_model = {name: {row["id"]: row for row in details(paths, name)} for name in MODELS}
+    per_model = {name: {row["id"]: row for row in details(paths, name)} for name in models}
     per_model = {k: v for k, v in per_model.items() if v}
     if not per_model:
         return []
@@ -33,7 +33,7 @@ def pick_traces(paths: Paths, count: int) -> list[dict[str, Any]]:
                 "gold": any_row["gold"],
                 "responses": {
                     name: {
-                        "text": _full_response(rows[pid]),
+                        "text": full_response(rows[pid]),
                         "extracted": rows[pid]["extracted"][0],
                         "correct": bool(rows[pid]["correct"][0]),
                     }
@@ -42,17 +42,6 @@ def pick_traces(paths: Paths, count: int) -> list[dict[str, Any]]:
             }
         )
     return traces
-
-
-def _full_response(row: dict[str, Any]) -> str:
-    """The first sample as the model wrote it: servers that split the reasoning out get it put back."""
-    from r1lab.prompts import THINK_END, format_response
-
-    text = row["generations"][0]
-    reasoning = (row.get("reasoning") or [None])[0]
-    if reasoning and THINK_END not in text:
-        return format_response(reasoning, text)
-    return text
 
 
 def trace_html(trace: dict[str, Any]) -> str:
