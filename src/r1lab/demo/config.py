@@ -186,6 +186,10 @@ class DemoConfig:
         metadata={"help": "nucleus sampling of GRPO, distillation and evaluation (DeepSeek: 0.95)"},
     )
     max_concurrent: int = field(default=64, metadata={"help": "requests in flight to the local server"})
+    continuous_batching: bool = field(
+        default=True,
+        metadata={"help": "serve with continuous batching (off: one request at a time, slower but simplest)"},
+    )
     cache_memory_fraction: float | None = field(
         default=None,
         metadata={

@@ -29,11 +29,18 @@ def _problems(path: Path, count: int) -> list[dict[str, Any]]:
     ]
 
 
+def _server_options(config: DemoConfig) -> dict[str, Any]:
+    """How the demo's local ``transformers serve`` runs: batching and the KV-cache share."""
+    if not config.continuous_batching:
+        return {"continuous_batching": False}
+    return {"continuous_batching": True, "cache_memory_fraction": config.cache_memory_fraction}
+
+
 def _sample(config: DemoConfig, model: Path, rows: list[dict[str, Any]], output: Path, samples: int):
     """Serve ``model`` and sample ``samples`` answers per row into ``output`` (resumes rows already written)."""
     from r1lab.generation import GenerateConfig, generate, serve_model
 
-    with serve_model(model, cache_memory_fraction=config.cache_memory_fraction) as server:
+    with serve_model(model, **_server_options(config)) as server:
         return generate(
             GenerateConfig(
                 output=str(output),
@@ -184,7 +191,7 @@ def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) ->
         label = f"problems · model {number}/{len(models)}: {MODEL_TITLES[name]}"
         report_progress(rows_probe(paths.eval_dir(name) / "test" / "generations.jsonl", num_test, label))
         # The demo starts the server itself (evaluate's --serve-model would too) to set its KV-cache share.
-        with serve_model(paths.model(name), cache_memory_fraction=config.cache_memory_fraction) as server:
+        with serve_model(paths.model(name), **_server_options(config)) as server:
             results = evaluate(
                 EvalConfig(
                     benchmarks=[str(paths.test)],
