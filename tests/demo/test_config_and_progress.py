@@ -155,3 +155,16 @@ def test_captured_output_sends_prints_and_fd_writes_to_the_log(tmp_path):
         os.write(1, b"from the file descriptor\n")
     text = log.read_text()
     assert "from python" in text and "from the file descriptor" in text
+
+
+def test_paths_of_a_real_model_run(tmp_path):
+    from r1lab.demo.stages import Paths
+
+    tiny = Paths(tmp_path)
+    assert tiny.grpo_start() == tiny.cold_start and tiny.student_base() == tiny.base_model
+    assert tiny.eval_results("grpo") == tmp_path / "evaluate" / "grpo" / "test" / "results.json"
+    with pytest.raises(ConfigError, match="no given model"):
+        tiny.model("instruct")
+    real = Paths(tmp_path, start_model=tmp_path / "instruct")
+    assert real.grpo_start() == real.student_base() == real.model("instruct") == tmp_path / "instruct"
+    assert real.eval_details("student") == tmp_path / "evaluate" / "student" / "test" / "details.jsonl"

@@ -96,6 +96,15 @@ class Paths:
         """The student's starting weights: a fresh tiny model, or the given model itself."""
         return self.start_model if self.start_model is not None else self.base_model
 
+    def eval_dir(self, name: str) -> Path:
+        return self.root / "evaluate" / name
+
+    def eval_results(self, name: str) -> Path:
+        return self.eval_dir(name) / "test" / "results.json"
+
+    def eval_details(self, name: str) -> Path:
+        return self.eval_dir(name) / "test" / "details.jsonl"
+
 
 def start_model_dir(config: DemoConfig) -> Path | None:
     """The given model as a directory: 'smollm2' is fetched once (r1lab model get), a .gguf imported once."""
@@ -113,15 +122,6 @@ def start_model_dir(config: DemoConfig) -> Path | None:
     if not (path / "config.json").exists():
         raise ConfigError(f"--model {config.model}: not a model directory (no config.json) or .gguf file")
     return path
-
-    def eval_dir(self, name: str) -> Path:
-        return self.root / "evaluate" / name
-
-    def eval_results(self, name: str) -> Path:
-        return self.eval_dir(name) / "test" / "results.json"
-
-    def eval_details(self, name: str) -> Path:
-        return self.eval_dir(name) / "test" / "details.jsonl"
 
 
 # --------------------------------------------------------------------------- 1. data
