@@ -46,9 +46,14 @@ def intro(config: DemoConfig, results: dict[str, Any]) -> str:
     )
 
 
+def _model_name(config: DemoConfig, results: dict[str, Any]) -> str:
+    """The starting model's directory name (a preset's short name like 'smollm2' resolves to it)."""
+    return Path(str((results.get("grpo") or {}).get("start_model") or config.model)).name
+
+
 def _title(config: DemoConfig, results: dict[str, Any]) -> str:
     if config.real_model:
-        return f"r1lab demo: R1-Zero on {Path(str(config.model)).name} ({results['preset']} preset)"
+        return f"r1lab demo: R1-Zero on {_model_name(config, results)} ({results['preset']} preset)"
     return f"r1lab demo: R1 in miniature ({results['preset']} preset)"
 
 
@@ -105,7 +110,7 @@ def real_model_intro(config: DemoConfig, results: dict[str, Any]) -> str:
     )
     rewards = ", ".join(f"{name} × {weight:g}" for name, weight in config.rewards.items())
     return (
-        f"R1-Zero on a real pretrained model: GRPO straight from {Path(str(config.model)).name} (no cold-start "
+        f"R1-Zero on a real pretrained model: GRPO straight from {_model_name(config, results)} (no cold-start "
         f"SFT) on {config.digits}-digit arithmetic ({task.get('num_train', '?')} training and "
         f"{task.get('num_test', '?')} held-out problems), with the rewards {rewards}. The prompt is "
         f"the {config.prompt_template!r} template"
