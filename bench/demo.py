@@ -1,7 +1,8 @@
-"""Time the demo stage by stage against its budget (10 minutes full, about 2 minutes quick) on this machine.
+"""Time the demo stage by stage against its budget (10 minutes full, about 2 minutes quick, 45 smollm2).
 
-    python bench/demo.py            # the full demo into a fresh temp dir
-    python bench/demo.py --quick    # the quick preset
+    python bench/demo.py                     # the full demo into a fresh temp dir
+    python bench/demo.py --quick             # the quick preset (= --preset quick)
+    python bench/demo.py --preset smollm2    # R1-Zero on the real SmolLM2-135M-Instruct
 
 Prints each stage's wall time, its share of the total, the total against the budget, and the
 1-minute load average before and after (on a shared machine the load says how much of the two
@@ -17,14 +18,15 @@ import time
 
 from r1lab.demo import make_config, run_demo
 
-BUDGET_S = {"full": 600.0, "quick": 120.0}
+BUDGET_S = {"full": 600.0, "quick": 120.0, "smollm2": 2700.0}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="alias of --preset quick")
+    parser.add_argument("--preset", default=None, choices=sorted(BUDGET_S))
     parser.add_argument(
         "--output-dir", default=None, help="default: a fresh temp dir (so no stage is skipped)"
     )
@@ -32,9 +34,9 @@ def main() -> None:
     out = args.output_dir or tempfile.mkdtemp(prefix="r1lab-bench-demo-")
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
-    results = run_demo(make_config({"quick": args.quick, "output_dir": out, "progress": False}))
+    preset = args.preset or ("quick" if args.quick else "full")
+    results = run_demo(make_config({"preset": preset, "output_dir": out, "progress": False}))
     total = time.perf_counter() - start
-    preset = "quick" if args.quick else "full"
     print(
         f"\ndemo ({preset}) on {os.cpu_count()} CPUs; load average {load_before:.1f} before, "
         f"{os.getloadavg()[0]:.1f} after"
@@ -48,7 +50,7 @@ def main() -> None:
     for name, model in results["models"].items():
         print(
             f"{name:<16} pass@1 {model['pass@1']:.3f}  cons@n {model.get('cons@n') or 0:.3f}  "
-            f"mean length {model.get('length_mean') or 0:.1f}"
+            f"mean length {model.get('length_mean') or 0:.1f}  format {model.get('format') or 0:.3f}"
         )
     print(results["headline"])
 

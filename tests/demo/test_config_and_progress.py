@@ -8,7 +8,16 @@ import json
 import pytest
 
 from r1lab.cli import main
-from r1lab.demo.config import QUICK_PRESET, DemoConfig, make_config, stage_fingerprint
+from r1lab.demo.config import (
+    MODELS,
+    QUICK_PRESET,
+    REAL_MODEL_STAGES,
+    SMOLLM2_PRESET,
+    STAGES,
+    DemoConfig,
+    make_config,
+    stage_fingerprint,
+)
 from r1lab.demo.progress import Display, captured_output, format_seconds, rows_probe, training_probe
 from r1lab.errors import ConfigError
 
@@ -22,9 +31,39 @@ def test_quick_preset_applies_but_explicit_options_win():
     assert full.sft_steps == DemoConfig().sft_steps
 
 
+def test_preset_is_the_general_mechanism_and_quick_its_alias():
+    assert make_config({"preset": "quick"}) == make_config({"quick": True})
+    assert make_config({"quick": True}).preset == "quick"
+    assert make_config({}).stages() == STAGES and make_config({}).models() == MODELS
+    real = make_config({"preset": "smollm2", "grpo_steps": 2})
+    assert real.grpo_steps == 2  # given explicitly
+    assert real.model == "smollm2" and real.digits == SMOLLM2_PRESET["digits"]  # from the preset
+    assert real.stages() == REAL_MODEL_STAGES and "cold_start" not in real.stages()
+    assert real.models() == ("instruct", "grpo", "student")
+    # any model directory or .gguf file turns a run into R1-Zero from that model
+    assert make_config({"model": "some/dir"}).stages() == REAL_MODEL_STAGES
+
+
+def test_real_model_fingerprints_cover_the_model_prompt_and_selection():
+    a = make_config({"preset": "smollm2"})
+    for option in ({"model": "other/dir"}, {"system_prompt": None}, {"select_samples": 8}):
+        b = make_config({"preset": "smollm2", **option})
+        assert stage_fingerprint(a, "data") == stage_fingerprint(b, "data")
+        assert all(stage_fingerprint(a, s) != stage_fingerprint(b, s) for s in ("select", "grpo", "evaluate"))
+    c = make_config({"preset": "smollm2", "grpo_steps": 3})
+    assert stage_fingerprint(a, "select") == stage_fingerprint(c, "select")
+    assert stage_fingerprint(a, "grpo") != stage_fingerprint(c, "grpo")
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
+        ({"preset": "huge"}, "not a preset"),
+        ({"preset": "smollm2", "quick": True}, "alias of --preset quick"),
+        ({"select_samples": 4}, "set --model"),
+        ({"preset": "smollm2", "select_samples": 1}, "at least 2"),
+        ({"preset": "smollm2", "rerun_from": "cold_start"}, "not a stage of this run"),
+        ({"prompt_template": "fancy"}, "prompt_template"),
         ({"grpo_stepz": 3}, "did you mean 'grpo_steps'"),
         ({"num_generations": 1}, "at least 2"),
         ({"grpo_batch_size": 30, "num_generations": 8}, "multiple of num_generations"),

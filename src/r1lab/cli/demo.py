@@ -13,7 +13,10 @@ def register(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "demo",
-        help="run every stage of the R1 recipe in miniature on a CPU (~10 min; --quick ~2 min) and write a report",
+        help=(
+            "run every stage of the R1 recipe in miniature on a CPU and write a report "
+            "(--preset full ~7 min, quick ~2 min, smollm2: R1-Zero on the real SmolLM2-135M-Instruct <= 45 min)"
+        ),
         description=(
             "Task data -> cold-start SFT -> GRPO -> distillation through a local transformers serve -> "
             "evaluation of all three models -> OUTPUT_DIR/report.html, report.md and results.json. "

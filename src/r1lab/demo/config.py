@@ -1,8 +1,10 @@
-"""The demo's options: one dataclass, a full preset and a quick preset.
+"""The demo's options: one dataclass and its presets (full, quick, smollm2).
 
 Every number that shapes the run lives here with its reason, so a reader can see what the demo
-trades for its ten-minute budget on two CPU cores. ``quick`` swaps in the smaller preset (about
-two minutes: what the tests run); any option given explicitly still wins over the preset.
+trades for its budget on two CPU cores. ``preset`` picks a set of defaults: ``full`` (the tiny
+model, about seven minutes), ``quick`` (the same pipeline at test size, about two minutes;
+``--quick`` is an alias) and ``smollm2`` (R1-Zero on the real SmolLM2-135M-Instruct, at most 45
+minutes). Any option given explicitly still wins over the preset.
 """
 
 from __future__ import annotations
@@ -16,19 +18,32 @@ from r1lab.errors import ConfigError
 #: The pipeline's stages, in order. Each writes into OUTPUT_DIR/<name>/ and is skipped when done.
 STAGES = ("data", "cold_start", "grpo", "distill", "evaluate", "report")
 
+#: The stages of a run from a given (pretrained) model: R1-Zero, so no cold start; GRPO trains on the
+#: prompts the model's own pass rate selected.
+REAL_MODEL_STAGES = ("data", "select", "grpo", "distill", "evaluate", "report")
+
 STAGE_TITLES = {
     "data": "task data",
     "cold_start": "cold-start SFT",
+    "select": "prompt selection",
     "grpo": "GRPO",
     "distill": "distillation",
     "evaluate": "evaluation",
     "report": "report",
 }
 
-#: The models the demo trains and evaluates, in the order the report lists them.
+#: The models the demo trains and evaluates, in the order the report lists them (tiny-model presets).
 MODELS = ("cold_start", "grpo", "student")
 
-MODEL_TITLES = {"cold_start": "cold start (SFT)", "grpo": "GRPO", "student": "distilled student"}
+MODEL_TITLES = {
+    "cold_start": "cold start (SFT)",
+    "instruct": "instruct (start)",
+    "grpo": "GRPO",
+    "student": "distilled student",
+}
+
+#: ``model`` values that name the real model r1lab can fetch (``r1lab model get smollm2-135m``).
+SMOLLM2_NAMES = ("smollm2", "smollm2-135m")
 
 
 @dataclass
@@ -38,13 +53,27 @@ class DemoConfig:
     output_dir: str = field(
         default="runs/demo", metadata={"help": "everything goes here; rerunning skips the finished stages"}
     )
-    quick: bool = field(
-        default=False,
-        metadata={"help": "the small preset (about 2 minutes): fewer problems, steps and samples"},
+    preset: str = field(
+        default="full",
+        metadata={
+            "help": "defaults to start from: full (tiny model, ~7 min), quick (the same at test size, ~2 min), "
+            "smollm2 (R1-Zero GRPO on the real SmolLM2-135M-Instruct, <= 45 min); explicit options win"
+        },
+    )
+    quick: bool = field(default=False, metadata={"help": "alias of --preset quick"})
+    model: str | None = field(
+        default=None,
+        metadata={
+            "help": "model to start from: none builds the tiny model and runs the cold-start SFT; a model "
+            "directory, a .gguf file or 'smollm2' starts GRPO straight from it (R1-Zero: no cold start) and "
+            "the student is SFT of that same model on the GRPO model's correct traces"
+        },
     )
     rerun_from: str | None = field(
         default=None,
-        metadata={"help": f"redo this stage and every later one even if finished ({', '.join(STAGES)})"},
+        metadata={
+            "help": f"redo this stage and every later one even if finished ({', '.join(STAGES)}; select with --model)"
+        },
     )
     # ---- task
     digits: int = field(default=2, metadata={"help": "digits of each operand of the arithmetic problems"})
@@ -65,6 +94,30 @@ class DemoConfig:
         },
     )
     seed: int = field(default=0, metadata={"help": "seed for the task, the tiny model and the trainers"})
+    prompt_template: str = field(
+        default="plain",
+        metadata={
+            "help": "user turn (r1lab.prompts): plain (the bare problem: the tiny model has no use for an "
+            "instruction) or math (the problem and DeepSeek's 'put your final answer within \\boxed{}')"
+        },
+    )
+    system_prompt: str | None = field(
+        default=None,
+        metadata={
+            "help": "system prompt (r1lab.prompts): none, or r1 (R1-Zero's think-then-answer instruction)"
+        },
+    )
+    select_samples: int = field(
+        default=0,
+        metadata={
+            "help": "pass-rate prompt selection: sample the starting model this many times on each of "
+            "--select-problems training prompts and give GRPO only those it solves sometimes but not always "
+            "(groups that all earn the same reward teach GRPO nothing); 0: off"
+        },
+    )
+    select_problems: int = field(
+        default=64, metadata={"help": "training prompts sampled for the pass-rate selection"}
+    )
     # ---- model
     hidden_size: int = field(default=128, metadata={"help": "width of the tiny Qwen3 model"})
     num_layers: int = field(default=4, metadata={"help": "transformer blocks of the tiny model"})
@@ -133,6 +186,17 @@ class DemoConfig:
         metadata={"help": "nucleus sampling of GRPO, distillation and evaluation (DeepSeek: 0.95)"},
     )
     max_concurrent: int = field(default=64, metadata={"help": "requests in flight to the local server"})
+    continuous_batching: bool = field(
+        default=True,
+        metadata={"help": "serve with continuous batching (off: one request at a time, slower but simplest)"},
+    )
+    cache_memory_fraction: float | None = field(
+        default=None,
+        metadata={
+            "help": "share of free memory the local server's KV cache may take (default: r1lab's for the machine); "
+            "a 135M model needs little: 0.05 of 16 GB holds ~16k tokens of SmolLM2's cache"
+        },
+    )
     num_traces: int = field(default=4, metadata={"help": "sample traces shown in the report"})
     # ---- passthrough
     sft_overrides: dict[str, Any] = field(
@@ -147,9 +211,30 @@ class DemoConfig:
         default=True, metadata={"help": "live progress line (stage and step); off: one log line per stage"}
     )
 
+    @property
+    def real_model(self) -> bool:
+        """Whether the run starts from a given (pretrained) model: R1-Zero, no tiny model, no cold start."""
+        return self.model is not None
+
+    def stages(self) -> tuple[str, ...]:
+        """The stages this run has: a given model skips the cold start (and selects prompts if asked)."""
+        return REAL_MODEL_STAGES if self.real_model else STAGES
+
+    def models(self) -> tuple[str, ...]:
+        """The models this run evaluates, in report order: where GRPO started, GRPO, the student."""
+        return MODELS if not self.real_model else ("instruct", "grpo", "student")
+
     def validate(self) -> None:
-        if self.rerun_from is not None and self.rerun_from not in STAGES:
-            raise ConfigError(f"rerun_from: {self.rerun_from!r} is not a stage; stages: {', '.join(STAGES)}")
+        if self.preset not in PRESETS:
+            raise ConfigError(f"preset: {self.preset!r} is not a preset; presets: {', '.join(PRESETS)}")
+        if self.quick and self.preset not in ("full", "quick"):
+            raise ConfigError(
+                f"quick is an alias of --preset quick: it cannot be combined with --preset {self.preset}"
+            )
+        if self.rerun_from is not None and self.rerun_from not in self.stages():
+            raise ConfigError(
+                f"rerun_from: {self.rerun_from!r} is not a stage of this run; stages: {', '.join(self.stages())}"
+            )
         positive = (
             "num_train",
             "num_test",
@@ -174,6 +259,14 @@ class DemoConfig:
                 f"grpo_batch_size ({self.grpo_batch_size}) must be a multiple of num_generations "
                 f"({self.num_generations})"
             )
+        if self.select_samples < 0 or self.select_samples == 1:
+            raise ConfigError(
+                f"select_samples: 0 (off) or at least 2 samples per prompt to see a pass rate, got {self.select_samples}"
+            )
+        if self.select_samples and not self.real_model:
+            raise ConfigError("select_samples: pass-rate selection samples a given model: set --model too")
+        if self.prompt_template not in ("plain", "math"):
+            raise ConfigError(f"prompt_template: plain or math, got {self.prompt_template!r}")
         if self.temperature <= 0:
             raise ConfigError("temperature: the demo samples; use a temperature above 0")
         if not 0 < self.top_p <= 1:
@@ -198,16 +291,53 @@ QUICK_PRESET: dict[str, Any] = {
 }
 
 
+#: R1-Zero on the real SmolLM2-135M-Instruct within 45 minutes on two cores (docs/demo.md has the
+#: measurements behind each number). The task is one-digit addition with DeepSeek's \\boxed{}
+#: instruction and R1-Zero's think-then-answer system prompt: the instruct model gets some right and
+#: rarely uses the <think> format, so both rewards have variance for GRPO to work with.
+SMOLLM2_PRESET: dict[str, Any] = {
+    "model": "smollm2",
+    "digits": 1,
+    # one-digit sums are a space of 100 problems: 50 + 30 is what the hash split of seed 0 affords
+    "num_train": 50,
+    "num_test": 30,
+    "prompt_template": "math",
+    "system_prompt": "r1",
+    "select_samples": 4,
+    "select_problems": 48,
+    "grpo_steps": 20,
+    "grpo_learning_rate": 1e-5,
+    "grpo_batch_size": 16,
+    "num_generations": 8,
+    "max_completion_length": 128,
+    "rewards": {"accuracy": 1.0, "format": 0.5},
+    "distill_problems": 50,
+    "distill_samples": 2,
+    "student_steps": 16,
+    "sft_learning_rate": 1e-5,
+    "sft_batch_size": 4,
+    "eval_samples": 4,
+    "max_concurrent": 8,
+    "cache_memory_fraction": 0.05,
+    "num_traces": 3,
+}
+
+PRESETS: dict[str, dict[str, Any]] = {"full": {}, "quick": QUICK_PRESET, "smollm2": SMOLLM2_PRESET}
+
+
 def make_config(options: dict[str, Any] | None = None, where: str = "demo") -> DemoConfig:
-    """A DemoConfig from user options: the quick preset first when ``quick`` is set, the options on top."""
+    """A DemoConfig from user options: the preset's values first (``quick`` means preset quick), the options on top."""
     from r1lab.config import from_dict
 
     options = dict(options or {})
     base = from_dict(DemoConfig, options, where=where)  # rejects unknown keys, coerces types
-    if base.quick:
-        given = {key.replace("-", "_") for key in options}
-        preset = {k: v for k, v in QUICK_PRESET.items() if k not in given}
-        base = dataclasses.replace(base, **preset)
+    if base.quick and base.preset == "full":
+        base = dataclasses.replace(base, preset="quick")
+    if base.preset == "quick":
+        base = dataclasses.replace(base, quick=True)  # the alias stays true both ways
+    given = {key.replace("-", "_") for key in options}
+    preset = {k: v for k, v in PRESETS.get(base.preset, {}).items() if k not in given}
+    base = dataclasses.replace(base, **preset)
     base.validate()
     return base
 
@@ -216,6 +346,10 @@ def stage_fingerprint(config: DemoConfig, stage: str) -> dict[str, Any]:
     """The options a stage's output depends on (its own and its inputs'), to tell a stale output from a done one."""
     task = ("digits", "ops", "num_terms", "num_train", "num_test", "short_trace_fraction", "seed")
     model = ("hidden_size", "num_layers")
+    select: tuple[str, ...] = ()
+    if config.real_model:  # a given model, its prompt and the prompts selected by its pass rate
+        model = ("model", "prompt_template", "system_prompt")
+        select = ("select_samples", "select_problems", "temperature", "top_p", "max_completion_length")
     cold = ("sft_steps", "sft_learning_rate", "sft_batch_size", "sft_overrides")
     grpo = (
         "grpo_steps",
@@ -233,9 +367,10 @@ def stage_fingerprint(config: DemoConfig, stage: str) -> dict[str, Any]:
     depends = {
         "data": task,
         "cold_start": task + model + cold,
-        "grpo": task + model + cold + grpo,
-        "distill": task + model + cold + grpo + distill,
-        "evaluate": task + model + cold + grpo + distill + evaluate,
+        "select": task + model + select,
+        "grpo": task + model + cold + select + grpo,
+        "distill": task + model + cold + select + grpo + distill,
+        "evaluate": task + model + cold + select + grpo + distill + evaluate,
         "report": (),
     }[stage]
     return {name: getattr(config, name) for name in depends}

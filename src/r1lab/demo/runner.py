@@ -19,8 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 from r1lab.data.io import write_json
+from r1lab.demo import sampling
 from r1lab.demo import stages as S
-from r1lab.demo.config import STAGE_TITLES, STAGES, DemoConfig, stage_fingerprint
+from r1lab.demo.config import STAGE_TITLES, DemoConfig, stage_fingerprint
 from r1lab.demo.progress import Display, captured_output, format_seconds, terminal_stream
 
 logger = logging.getLogger(__name__)
@@ -32,9 +33,10 @@ StageFn = Callable[[DemoConfig, S.Paths, Callable], dict[str, Any]]
 STAGE_FUNCTIONS: dict[str, StageFn] = {
     "data": S.run_data,
     "cold_start": S.run_cold_start,
+    "select": sampling.run_select,
     "grpo": S.run_grpo,
-    "distill": S.run_distill,
-    "evaluate": S.run_evaluate,
+    "distill": sampling.run_distill,
+    "evaluate": sampling.run_evaluate,
 }
 
 
@@ -65,22 +67,23 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
     from r1lab.demo.report import write_report
 
     config.validate()
-    paths = S.Paths(config.output_dir)
+    paths = S.Paths(config.output_dir, S.start_model_dir(config))
     paths.root.mkdir(parents=True, exist_ok=True)
+    stages = config.stages()
     # The stages' own chatter goes to log files unless the user asked for it with -v.
     quiet_stages = logging.getLogger().getEffectiveLevel() > logging.DEBUG
     stream = terminal_stream()
-    display = Display(len(STAGES), live=stream.isatty() and config.progress, stream=stream)
+    display = Display(len(stages), live=stream.isatty() and config.progress, stream=stream)
     display.message(
-        f"r1lab demo → {paths.root}  ({'quick' if config.quick else 'full'} preset, "
+        f"r1lab demo → {paths.root}  ({config.preset} preset{_start(paths)}, "
         f"{os.cpu_count()} CPUs, {_torch_threads()} torch threads)"
     )
-    redo_from = STAGES.index(config.rerun_from) if config.rerun_from else len(STAGES)
+    redo_from = stages.index(config.rerun_from) if config.rerun_from else len(stages)
     started = time.monotonic()
     markers: dict[str, dict[str, Any]] = {}
     changed_upstream = False
     try:
-        for index, stage in enumerate(STAGES, start=1):
+        for index, stage in enumerate(stages, start=1):
             title = STAGE_TITLES[stage]
             if stage == "report":  # cheap, and always drawn from the current files
                 continue
@@ -94,7 +97,7 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
                 continue
             changed_upstream = True  # everything after a rerun stage must rerun too
             stage_dir = paths.stage_dir(stage)
-            if stage_dir.exists() and stage != "distill" and stage != "evaluate":
+            if stage_dir.exists() and stage not in ("select", "distill", "evaluate"):
                 shutil.rmtree(stage_dir)  # a stale or half-written model; generation stages resume instead
             stage_dir.mkdir(parents=True, exist_ok=True)
             display.start(index, title)
@@ -118,7 +121,7 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
             write_json(stage_dir / MARKER, marker)
             markers[stage] = marker
             display.finish(index, title, summary.get("line", ""), seconds)
-        index = STAGES.index("report") + 1
+        index = stages.index("report") + 1
         display.start(index, STAGE_TITLES["report"])
         t0 = time.monotonic()
         with captured_output(paths.root / "logs" / "report.log", enabled=quiet_stages):
@@ -130,6 +133,10 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
     finally:
         display.close()
         _shutdown_grading_pool()
+
+
+def _start(paths: S.Paths) -> str:
+    return f", starting from {paths.start_model}" if paths.start_model is not None else ""
 
 
 def _closing_lines(results: dict[str, Any], total: float) -> str:

@@ -20,23 +20,25 @@ from pathlib import Path
 from typing import Any
 
 from r1lab.data.io import read_jsonl, write_jsonl
-from r1lab.demo.config import MODEL_TITLES, MODELS, DemoConfig
-from r1lab.demo.progress import Probe, rows_probe, training_probe
+from r1lab.demo.config import SMOLLM2_NAMES, DemoConfig
+from r1lab.demo.progress import Probe, training_probe
 from r1lab.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[Probe | None], None]
 
-#: The user turn is the bare problem: a 1M-parameter model has no use for DeepSeek's instruction.
-PROMPT_TEMPLATE = "plain"
-
 
 class Paths:
-    """Where each stage reads and writes, under the output directory."""
+    """Where each stage reads and writes, under the output directory.
 
-    def __init__(self, root: str | Path):
+    ``start_model`` is the given model a real-model run starts from (its directory, resolved once by
+    ``start_model_dir``); the tiny-model presets build theirs under cold_start/.
+    """
+
+    def __init__(self, root: str | Path, start_model: str | Path | None = None):
         self.root = Path(root)
+        self.start_model = Path(start_model) if start_model is not None else None
 
     def stage_dir(self, stage: str) -> Path:
         return self.root / stage
@@ -62,6 +64,10 @@ class Paths:
         return self.root / "grpo" / "model"
 
     @property
+    def selected(self) -> Path:
+        return self.root / "select" / "prompts.jsonl"
+
+    @property
     def teacher_generations(self) -> Path:
         return self.root / "distill" / "teacher_generations.jsonl"
 
@@ -74,7 +80,21 @@ class Paths:
         return self.root / "distill" / "student"
 
     def model(self, name: str) -> Path:
+        if name == "instruct":
+            if self.start_model is None:
+                raise ConfigError(
+                    "this run starts from no given model (--model): there is no 'instruct' model"
+                )
+            return self.start_model
         return {"cold_start": self.cold_start, "grpo": self.grpo, "student": self.student}[name]
+
+    def grpo_start(self) -> Path:
+        """The checkpoint GRPO starts from: the cold start, or the given model (R1-Zero)."""
+        return self.start_model if self.start_model is not None else self.cold_start
+
+    def student_base(self) -> Path:
+        """The student's starting weights: a fresh tiny model, or the given model itself."""
+        return self.start_model if self.start_model is not None else self.base_model
 
     def eval_dir(self, name: str) -> Path:
         return self.root / "evaluate" / name
@@ -84,6 +104,24 @@ class Paths:
 
     def eval_details(self, name: str) -> Path:
         return self.eval_dir(name) / "test" / "details.jsonl"
+
+
+def start_model_dir(config: DemoConfig) -> Path | None:
+    """The given model as a directory: 'smollm2' is fetched once (r1lab model get), a .gguf imported once."""
+    if config.model is None:
+        return None
+    if config.model in SMOLLM2_NAMES:
+        import os
+
+        from r1lab.models.gguf import SMOLLM2_DIR, get_smollm2
+
+        return Path(get_smollm2(os.environ.get("R1LAB_SMOLLM2_DIR") or SMOLLM2_DIR))
+    from r1lab.models.gguf import resolve_model
+
+    path = Path(resolve_model(config.model))
+    if not (path / "config.json").exists():
+        raise ConfigError(f"--model {config.model}: not a model directory (no config.json) or .gguf file")
+    return path
 
 
 # --------------------------------------------------------------------------- 1. data
@@ -173,14 +211,16 @@ def train_sft_model(
         "output_dir": str(output),
         "dataset": str(dataset),
         "sft_layout": layout,
-        "prompt_template": PROMPT_TEMPLATE,
+        "prompt_template": config.prompt_template,
+        "system_prompt": config.system_prompt,
         "box_answer": True,
         "learning_rate": config.sft_learning_rate,
         "lr_scheduler_type": "cosine",
         "warmup_steps": max(1, steps // 20),
         "max_steps": steps,
         "per_device_train_batch_size": config.sft_batch_size,
-        "max_length": 256,
+        # a real model's prompt (system turn, BPE) plus a completion; the tiny model's fit in 256 bytes
+        "max_length": 512 if config.real_model else 256,
         "logging_steps": max(1, min(10, steps // 10)),
         **_common_trl(config),
         **config.sft_overrides,
@@ -233,15 +273,16 @@ def run_cold_start(config: DemoConfig, paths: Paths, report_progress: Progress) 
 
 
 def run_grpo(config: DemoConfig, paths: Paths, report_progress: Progress) -> dict[str, Any]:
-    """GRPO from the cold-start checkpoint with the accuracy and format rewards."""
+    """GRPO from the cold-start checkpoint (or straight from a given model: R1-Zero) with accuracy and format rewards."""
     from r1lab.data.io import read_jsonl as _read
     from r1lab.training import GRPORecipe, load_recipe, train_grpo
 
     overrides: dict[str, Any] = {
-        "model_name_or_path": str(paths.cold_start),
+        "model_name_or_path": str(paths.grpo_start()),
         "output_dir": str(paths.grpo),
-        "dataset": str(paths.train),
-        "prompt_template": PROMPT_TEMPLATE,
+        "dataset": str(paths.selected if config.select_samples else paths.train),
+        "prompt_template": config.prompt_template,
+        "system_prompt": config.system_prompt,
         "rewards": dict(config.rewards),
         "learning_rate": config.grpo_learning_rate,
         # Adam's first steps move every weight by about the learning rate whatever the gradient's
@@ -265,118 +306,33 @@ def run_grpo(config: DemoConfig, paths: Paths, report_progress: Progress) -> dic
     result = train_grpo(recipe)
     curve = list(_read(paths.grpo / "metrics.jsonl", skip_torn_tail=True))
     first, last = _window_mean(curve, "accuracy", head=True), _window_mean(curve, "accuracy", head=False)
-    return {
+    summary = {
         "model": str(result.output_dir),
+        "start_model": str(paths.grpo_start()),
         "steps": config.grpo_steps,
         "train_runtime": result.metrics.get("train_runtime"),
+        "seconds_per_step": (result.metrics.get("train_runtime") or 0) / config.grpo_steps or None,
         "train_accuracy_start": first,
         "train_accuracy_end": last,
         "line": f"{config.grpo_steps} steps · training accuracy {_pct(first)} → {_pct(last)}",
     }
+    if "format" in config.rewards:
+        fmt_first = _window_mean(curve, "rewards/format", head=True)
+        fmt_last = _window_mean(curve, "rewards/format", head=False)
+        summary.update(train_format_start=fmt_first, train_format_end=fmt_last)
+        summary["line"] += f" · format reward {_pct(fmt_first)} → {_pct(fmt_last)}"
+    zero_std = [
+        row["frac_reward_zero_std"] for row in curve if isinstance(row.get("frac_reward_zero_std"), float)
+    ]
+    if zero_std:  # groups whose completions all earned the same reward: no gradient from them
+        summary["zero_variance_group_share"] = sum(zero_std) / len(zero_std)
+    return summary
 
 
 def _window_mean(rows: list[dict[str, Any]], key: str, head: bool, size: int = 5) -> float | None:
     values = [row[key] for row in rows if isinstance(row.get(key), (int, float))]
     window = values[:size] if head else values[-size:]
     return sum(window) / len(window) if window else None
-
-
-# --------------------------------------------------------------------------- 4. distillation
-
-
-def run_distill(config: DemoConfig, paths: Paths, report_progress: Progress) -> dict[str, Any]:
-    """Serve the GRPO model, sample traces for training problems, keep the correct ones, SFT a fresh student."""
-    from r1lab.generation import GenerateConfig, generate, serve_model
-    from r1lab.grading import GradeConfig, grade_file
-
-    problems = [
-        {"id": row["id"], "problem": row["problem"], "answer": row["answer"]}  # not the programmatic trace
-        for row in list(read_jsonl(paths.train))[: config.distill_problems]
-    ]
-    report_progress(rows_probe(paths.teacher_generations, len(problems), "problems · GRPO teacher sampling"))
-    with serve_model(paths.grpo) as server:
-        stats = generate(
-            GenerateConfig(
-                output=str(paths.teacher_generations),
-                base_urls=[server.base_url],
-                model=server.model,
-                prompt_template=PROMPT_TEMPLATE,
-                num_generations=config.distill_samples,
-                temperature=config.temperature,
-                top_p=config.top_p,
-                max_tokens=config.max_completion_length,
-                max_concurrent=config.max_concurrent,
-                progress=False,
-            ),
-            rows=problems,
-        )
-    report_progress(None)
-    graded = grade_file(
-        GradeConfig(input=str(paths.teacher_generations), output=str(paths.kept), keep="correct")
-    )
-    if graded.generations_out == 0:
-        raise ConfigError(
-            "distillation: the GRPO teacher got no training problem right, so there is nothing to distill; "
-            "train longer (--sft-steps, --grpo-steps)"
-        )
-    student = train_sft_model(
-        config,
-        base=paths.base_model,
-        dataset=paths.kept,
-        output=paths.student,
-        steps=config.student_steps,
-        layout="r1lab",
-        report_progress=report_progress,
-    )
-    return {
-        "problems": len(problems),
-        "samples_per_problem": config.distill_samples,
-        "generations": graded.generations,
-        "kept": graded.generations_out,
-        "acceptance_rate": graded.accuracy,
-        "problems_with_a_kept_trace": graded.rows_out,
-        "generation_seconds": getattr(stats, "duration", None),
-        "student": student,
-        "line": (
-            f"{graded.generations:,} teacher traces · kept {graded.generations_out:,} correct "
-            f"({_pct(graded.accuracy)}) · student SFT {config.student_steps} steps"
-        ),
-    }
-
-
-# --------------------------------------------------------------------------- 5. evaluation
-
-
-def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) -> dict[str, Any]:
-    """Score every model on the held-out test set through the same server path: pass@1, cons@n, lengths."""
-    from r1lab.evaluation import EvalConfig, evaluate
-
-    num_test = sum(1 for _ in read_jsonl(paths.test))
-    out: dict[str, Any] = {}
-
-    for number, name in enumerate(MODELS, start=1):
-        label = f"problems · model {number}/{len(MODELS)}: {MODEL_TITLES[name]}"
-        report_progress(rows_probe(paths.eval_dir(name) / "test" / "generations.jsonl", num_test, label))
-        results = evaluate(
-            EvalConfig(
-                benchmarks=[str(paths.test)],
-                output_dir=str(paths.eval_dir(name)),
-                serve_model=str(paths.model(name)),
-                num_samples=config.eval_samples,
-                temperature=config.temperature,
-                top_p=config.top_p,
-                max_tokens=config.max_completion_length,
-                prompt_template=PROMPT_TEMPLATE,
-                max_concurrent=config.max_concurrent,
-                progress=False,
-            )
-        )
-        metrics = results[0]["metrics"]
-        out[name] = {"pass@1": metrics.get("pass@1"), "results": str(paths.eval_results(name))}
-    out["line"] = (
-        f"{len(MODELS)} models × {num_test} problems × {config.eval_samples} samples through transformers serve"
-    )
-    return out
 
 
 # --------------------------------------------------------------------------- helpers

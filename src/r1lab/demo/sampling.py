@@ -1,0 +1,216 @@
+"""The demo's stages that sample through a real ``transformers serve``: prompt selection, distillation, evaluation.
+
+Each serves a model on loopback with ``r1lab.generation.serve_model`` (or lets ``evaluate`` do it),
+samples with ``r1lab.generation.generate`` at the run's one sampling setting, and grades with
+``r1lab.grading.grade_file``: the same path a user's ``r1lab generate`` / ``grade`` / ``evaluate``
+takes. Each returns the small summary that goes into the stage's marker and results.json.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from r1lab.data.io import read_jsonl, write_jsonl
+from r1lab.demo.config import MODEL_TITLES, DemoConfig
+from r1lab.demo.progress import rows_probe
+from r1lab.demo.stages import Paths, Progress, _pct, train_sft_model
+from r1lab.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def _problems(path: Path, count: int) -> list[dict[str, Any]]:
+    """The first ``count`` problems of a file, without the programmatic trace (that is training material)."""
+    return [
+        {"id": row["id"], "problem": row["problem"], "answer": row["answer"]}
+        for row in list(read_jsonl(path))[:count]
+    ]
+
+
+def _server_options(config: DemoConfig) -> dict[str, Any]:
+    """How the demo's local ``transformers serve`` runs: batching and the KV-cache share."""
+    if not config.continuous_batching:
+        return {"continuous_batching": False}
+    return {"continuous_batching": True, "cache_memory_fraction": config.cache_memory_fraction}
+
+
+def _sample(config: DemoConfig, model: Path, rows: list[dict[str, Any]], output: Path, samples: int):
+    """Serve ``model`` and sample ``samples`` answers per row into ``output`` (resumes rows already written)."""
+    from r1lab.generation import GenerateConfig, generate, serve_model
+
+    with serve_model(model, **_server_options(config)) as server:
+        return generate(
+            GenerateConfig(
+                output=str(output),
+                base_urls=[server.base_url],
+                model=server.model,
+                prompt_template=config.prompt_template,
+                system_prompt=config.system_prompt,
+                num_generations=samples,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                max_tokens=config.max_completion_length,
+                max_concurrent=config.max_concurrent,
+                progress=False,
+            ),
+            rows=rows,
+        )
+
+
+# --------------------------------------------------------------------------- prompt selection
+
+
+def run_select(config: DemoConfig, paths: Paths, report_progress: Progress) -> dict[str, Any]:
+    """Keep the training prompts the starting model solves sometimes but not always (Open-R1's pass-rate filter).
+
+    A GRPO group whose completions all earn the same reward has zero advantage everywhere and
+    teaches nothing; prompts the model always or never solves make such groups. Sampling the model
+    ``select_samples`` times per prompt and keeping a pass rate strictly between 0 and 1 is what
+    ``r1lab grade --pass-rate`` does for a whole dataset. With selection off the stage copies the
+    training prompts unchanged.
+    """
+    from r1lab.grading import GradeConfig, grade_file
+
+    pool = _problems(paths.train, config.select_problems if config.select_samples else config.num_train)
+    if not config.select_samples:
+        write_jsonl(paths.selected, pool)
+        return {"selected": len(pool), "pool": len(pool), "line": f"selection off: all {len(pool)} prompts"}
+    samples = paths.stage_dir("select") / "samples.jsonl"
+    report_progress(rows_probe(samples, len(pool), "problems · pass rate of the starting model"))
+    stats = _sample(config, paths.grpo_start(), pool, samples, config.select_samples)
+    report_progress(None)
+    # Pass rates are multiples of 1/k: this interval keeps exactly the rates strictly inside (0, 1).
+    half_step = 0.5 / config.select_samples
+    graded = grade_file(
+        GradeConfig(
+            input=str(samples),
+            output=str(paths.stage_dir("select") / "graded.jsonl"),
+            pass_rate=[half_step, 1 - half_step],
+        )
+    )
+    kept = list(read_jsonl(paths.stage_dir("select") / "graded.jsonl"))
+    fallback = not kept
+    if fallback:  # nothing in between: train on the pool rather than on nothing, and say so
+        logger.warning("pass-rate selection kept no prompt: GRPO trains on all %d sampled prompts", len(pool))
+    selected = (
+        pool
+        if fallback
+        else [
+            {
+                "id": row["id"],
+                "problem": row["problem"],
+                "answer": row["answer"],
+                "pass_rate": sum(row["correct"]) / len(row["correct"]),
+            }
+            for row in kept
+        ]
+    )
+    write_jsonl(paths.selected, selected)
+    share = 1 - graded.rows_out / graded.rows_in if graded.rows_in else None
+    return {
+        "pool": len(pool),
+        "samples_per_prompt": config.select_samples,
+        "pass_rate_mean": graded.accuracy,
+        "selected": len(selected),
+        "zero_variance_prompt_share": share,
+        "fallback_to_pool": fallback,
+        "generation_seconds": getattr(stats, "duration", None),
+        "line": (
+            f"{len(pool)} prompts × {config.select_samples} samples · starting model solves "
+            f"{_pct(graded.accuracy)} · kept {graded.rows_out} with a pass rate in (0, 1) "
+            f"({_pct(share)} always or never solved)"
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- distillation
+
+
+def run_distill(config: DemoConfig, paths: Paths, report_progress: Progress) -> dict[str, Any]:
+    """Serve the GRPO model, sample traces for training problems, keep the correct ones, SFT the student.
+
+    The tiny presets train a fresh tiny model (distillation into a small student, R1's section 2.4);
+    a run from a given model fine-tunes that model itself on its GRPO successor's correct traces
+    (rejection-sampling SFT, R1's stage 3): a 1M-parameter byte-level student could not learn the
+    real model's prose from a few hundred traces within the budget.
+    """
+    from r1lab.grading import GradeConfig, grade_file
+
+    problems = _problems(paths.train, config.distill_problems)
+    report_progress(rows_probe(paths.teacher_generations, len(problems), "problems · GRPO teacher sampling"))
+    stats = _sample(config, paths.grpo, problems, paths.teacher_generations, config.distill_samples)
+    report_progress(None)
+    graded = grade_file(
+        GradeConfig(input=str(paths.teacher_generations), output=str(paths.kept), keep="correct")
+    )
+    if graded.generations_out == 0:
+        raise ConfigError(
+            "distillation: the GRPO teacher got no training problem right, so there is nothing to distill; "
+            "train longer (--sft-steps, --grpo-steps)"
+        )
+    student = train_sft_model(
+        config,
+        base=paths.student_base(),
+        dataset=paths.kept,
+        output=paths.student,
+        steps=config.student_steps,
+        layout="r1lab",
+        report_progress=report_progress,
+    )
+    return {
+        "problems": len(problems),
+        "samples_per_problem": config.distill_samples,
+        "generations": graded.generations,
+        "kept": graded.generations_out,
+        "acceptance_rate": graded.accuracy,
+        "problems_with_a_kept_trace": graded.rows_out,
+        "generation_seconds": getattr(stats, "duration", None),
+        "student_base": str(paths.student_base()),
+        "student": student,
+        "line": (
+            f"{graded.generations:,} teacher traces · kept {graded.generations_out:,} correct "
+            f"({_pct(graded.accuracy)}) · student SFT {config.student_steps} steps"
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) -> dict[str, Any]:
+    """Score every model on the held-out test set through the same server path: pass@1, cons@n, lengths."""
+    from r1lab.evaluation import EvalConfig, evaluate
+    from r1lab.generation import serve_model
+
+    num_test = sum(1 for _ in read_jsonl(paths.test))
+    models = config.models()
+    out: dict[str, Any] = {}
+    for number, name in enumerate(models, start=1):
+        label = f"problems · model {number}/{len(models)}: {MODEL_TITLES[name]}"
+        report_progress(rows_probe(paths.eval_dir(name) / "test" / "generations.jsonl", num_test, label))
+        # The demo starts the server itself (evaluate's --serve-model would too) to set its KV-cache share.
+        with serve_model(paths.model(name), **_server_options(config)) as server:
+            results = evaluate(
+                EvalConfig(
+                    benchmarks=[str(paths.test)],
+                    output_dir=str(paths.eval_dir(name)),
+                    base_urls=[server.base_url],
+                    model=server.model,
+                    num_samples=config.eval_samples,
+                    temperature=config.temperature,
+                    top_p=config.top_p,
+                    max_tokens=config.max_completion_length,
+                    prompt_template=config.prompt_template,
+                    system_prompt=config.system_prompt,
+                    max_concurrent=config.max_concurrent,
+                    progress=False,
+                )
+            )
+        metrics = results[0]["metrics"]
+        out[name] = {"pass@1": metrics.get("pass@1"), "results": str(paths.eval_results(name))}
+    out["line"] = (
+        f"{len(models)} models × {num_test} problems × {config.eval_samples} samples through transformers serve"
+    )
+    return out
