@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install test test-all demo lint bench clean smollm2
+.PHONY: install test test-all demo demo-smollm2 lint bench clean smollm2
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ smollm2: install
 
 demo: install
 	$(BIN)/r1lab demo --output-dir runs/demo
+
+# R1-Zero on the real SmolLM2-135M-Instruct: budget 45 minutes on 2 CPU cores (docs/demo.md).
+demo-smollm2: smollm2
+	$(BIN)/r1lab demo --preset smollm2 --output-dir runs/smollm2
 
 lint: install
 	$(BIN)/ruff check src tests bench
