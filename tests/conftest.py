@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,31 @@ def smollm2_dir() -> Path:
     repo = Path(__file__).resolve().parents[1]
     target = Path(os.environ.get("R1LAB_SMOLLM2_DIR") or repo / SMOLLM2_DIR)
     return get_smollm2(target)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The system Chromium, installed with apt-get when missing (skipped with the reason when that fails).
+
+    Shared by the browser tests of the demo report and the trace viewer.
+    """
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        pytest.skip("chromium is not installed and apt-get (as root) is not available to install it")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"],
+    ):
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+        if done.returncode != 0:
+            pytest.skip(f"could not install chromium with {' '.join(command)}: {done.stderr[-500:]}")
+    found = shutil.which("chromium")
+    if not found:
+        pytest.skip("apt-get installed chromium but no chromium binary is on PATH")
+    return found
 
 
 def pytest_collection_modifyitems(config, items):

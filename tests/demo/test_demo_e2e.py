@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -132,28 +131,6 @@ window.addEventListener('load', () => {
 });
 </script>
 """
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """The system Chromium, installed with apt-get when missing (skipped with the reason when that fails)."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        pytest.skip("chromium is not installed and apt-get (as root) is not available to install it")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "update", "-q"],
-        ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"],
-    ):
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
-        if done.returncode != 0:
-            pytest.skip(f"could not install chromium with {' '.join(command)}: {done.stderr[-500:]}")
-    found = shutil.which("chromium")
-    if not found:
-        pytest.skip("apt-get installed chromium but no chromium binary is on PATH")
-    return found
 
 
 def _chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -35,27 +34,6 @@ CHROMIUM_FLAGS = [
     "--hide-scrollbars",
     "--window-size=1280,900",
 ]
-
-
-def find_chromium() -> str:
-    """The system Chromium, installed with apt-get when missing; skips the test with the reason."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        pytest.skip("chromium is not installed and apt-get (as root) is not available to install it")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "update", "-q"],
-        ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"],
-    ):
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
-        if done.returncode != 0:
-            pytest.skip(f"could not install chromium with {' '.join(command)}: {done.stderr[-500:]}")
-    found = shutil.which("chromium")
-    if not found:
-        pytest.skip("apt-get installed chromium but no chromium binary is on PATH")
-    return found
 
 
 class Browser:
@@ -171,9 +149,8 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    binary = find_chromium()
-    page = Browser(binary)
+def browser(chromium):
+    page = Browser(chromium)
     try:
         page.call(
             "Emulation.setDeviceMetricsOverride",
