@@ -81,8 +81,9 @@ def test_selection_keeps_prompts_the_model_sometimes_solves(smollm2_run):
     samples = list(read_jsonl(out / "select" / "graded.jsonl"))
     prompts = list(read_jsonl(out / "select" / "prompts.jsonl"))
     assert select["pool"] == config.select_problems and select["samples_per_prompt"] == 2
-    if select["fallback_to_pool"]:  # nothing had a pass rate strictly inside (0, 1)
-        assert len(prompts) == select["pool"] and not samples
+    per_step = config.grpo_batch_size // config.num_generations
+    if select["fallback_to_pool"]:  # too few had a pass rate strictly inside (0, 1) for one GRPO step
+        assert len(prompts) == select["pool"] and len(samples) < per_step
     else:
         assert len(prompts) == select["selected"] == len(samples) <= select["pool"]
         assert all(0 < row["pass_rate"] < 1 for row in prompts)

@@ -84,3 +84,24 @@ def test_unknown_reward_name_lists_the_valid_ones(task_overrides):
     recipe = load_recipe(GRPORecipe, None, task_overrides(rewards="accuracy,acuracy_v2"))
     with pytest.raises(ConfigError, match="unknown reward 'acuracy_v2'.*the rewards are: accuracy, format"):
         train_grpo(recipe)
+
+
+def test_too_few_prompts_for_one_generation_batch_is_an_error_not_zero_steps(task_overrides):
+    """TRL drops a chunk of fewer distinct prompts than a generation batch needs: zero steps, silently."""
+    from r1lab.errors import DataError
+    from r1lab.training import train_grpo
+
+    recipe = load_recipe(
+        GRPORecipe,
+        None,
+        task_overrides(
+            dataset_params={"num_examples": 3, "digits": 1, "ops": "+", "seed": 0},
+            per_device_train_batch_size=8,
+            num_generations=2,
+            max_steps=1,
+        ),
+    )
+    with pytest.raises(
+        DataError, match=r"3 prompt\(s\), but one GRPO generation batch needs 4 distinct prompts"
+    ):
+        train_grpo(recipe)

@@ -91,9 +91,17 @@ def run_select(config: DemoConfig, paths: Paths, report_progress: Progress) -> d
         )
     )
     kept = list(read_jsonl(paths.stage_dir("select") / "graded.jsonl"))
-    fallback = not kept
-    if fallback:  # nothing in between: train on the pool rather than on nothing, and say so
-        logger.warning("pass-rate selection kept no prompt: GRPO trains on all %d sampled prompts", len(pool))
+    # A GRPO step needs this many distinct prompts; with fewer, TRL would run no step at all.
+    per_step = config.grpo_batch_size // config.num_generations
+    fallback = len(kept) < per_step
+    if fallback:  # too few in between: train on the pool rather than on nothing, and say so
+        logger.warning(
+            "pass-rate selection kept %d prompt(s), fewer than the %d one GRPO step needs: GRPO trains on "
+            "all %d sampled prompts",
+            len(kept),
+            per_step,
+            len(pool),
+        )
     selected = (
         pool
         if fallback

@@ -143,6 +143,16 @@ def train_grpo(recipe: GRPORecipe) -> TrainResult:
     funcs, weights = reward_functions(recipe)  # an unknown reward fails before any data or model loads
     dataset = training_prompts(recipe)
     args = build_trl_config(recipe, {"reward_weights": weights})
+    # TRL's sampler drops a chunk of fewer distinct prompts than one generation batch needs, so a
+    # smaller dataset would "train" zero steps and save the untouched model without a word.
+    needed = args.generation_batch_size // args.num_generations
+    if len(dataset) < needed:
+        raise DataError(
+            f"{len(dataset)} prompt(s), but one GRPO generation batch needs {needed} distinct prompts "
+            f"(generation_batch_size {args.generation_batch_size} / num_generations {args.num_generations}): "
+            "add prompts or lower per_device_train_batch_size",
+            path=str(recipe.dataset),
+        )
     tokenizer = load_tokenizer(recipe, padding_side="left")
     peft_config, quantization_config = peft_and_quantization(recipe)
     checkpoint = resolve_checkpoint(recipe)
