@@ -17,8 +17,9 @@ With Prometheus ``/metrics`` (vLLM: ``vllm:num_requests_running``, ``vllm:num_re
   workload starts to be preempted.
 
 Without ``/metrics`` (``transformers serve``, hosted APIs) it climbs the measured completion
-throughput: it grows the window by 25% while that raises tokens/s by more than 3%, and steps back
-when it does not.
+throughput, each measurement spanning at least one turnover of the window: it grows the window by
+25% while that raises tokens/s by more than 3%, returns to the best window when it does not, and
+steps below it only when throughput falls clearly (10%) under the best seen.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ class AdaptiveConcurrency:
         """Poll until cancelled; ``apply(limit)`` resizes the window."""
         timeout = aiohttp.ClientTimeout(total=5)
         misses = 0  # metrics reads failed in a row; three and the throughput law takes over for good
-        period_start, tokens_at_start = time.monotonic(), 0
+        period_start, tokens_at_start, completions_at_start = time.monotonic(), 0, 0
         while True:
             await asyncio.sleep(self.poll_interval())
             now = time.monotonic()
@@ -158,9 +159,13 @@ class AdaptiveConcurrency:
                     logger.info("no Prometheus /metrics on the server: steering by completion throughput")
                     self.mode = "throughput"
                 span = now - period_start
-                if span >= 8 * self.poll_interval() and self._tokens > tokens_at_start:
+                # A window shorter than a turnover of the whole window measures the burst of the
+                # requests that happened to finish, not the throughput of this window size.
+                turned_over = self._completions - completions_at_start >= max(4, self.limit)
+                if span >= 8 * self.poll_interval() and turned_over and self._tokens > tokens_at_start:
                     self.step_throughput((self._tokens - tokens_at_start) / span)
                     period_start, tokens_at_start = now, self._tokens
+                    completions_at_start = self._completions
             apply(self.limit)
             if not self.history or self.history[-1][1] != self.limit:
                 self.history.append((now, self.limit))
@@ -228,7 +233,10 @@ class AdaptiveConcurrency:
         if tokens_per_s > climb["best"] * 1.03:
             climb["best"], climb["best_limit"] = tokens_per_s, self._limit
             self._limit = min(self.maximum, self._limit * 1.25)
-        else:
-            climb["best"] *= 0.98  # forget slowly: the workload changes over a run
-            self._limit = max(self.minimum, math.floor(climb["best_limit"] * 0.95))
+            return
+        climb["best"] *= 0.98  # forget slowly: the workload changes over a run
+        if tokens_per_s >= climb["best"] * 0.9:
+            self._limit = climb["best_limit"]  # no gain from growing: back to the best window, and hold
+        else:  # clearly slower even there: the server got slower, so step below the best window
+            self._limit = max(self.minimum, math.floor(climb["best_limit"] * 0.9))
             climb["best_limit"] = self._limit
