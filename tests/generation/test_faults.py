@@ -8,6 +8,7 @@ after three failures in a row and the run crawled at one request in flight of 32
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import threading
@@ -23,45 +24,53 @@ MIXED_FAULTS = {"fault_500": 0.10, "fault_reset": 0.05, "fault_429": 0.05, "retr
 N_ROWS = 120
 
 
-def engine_config(mean: int = 60, **kw) -> EngineConfig:
-    lengths = lognormal_lengths(N_ROWS, mean=mean, sigma=0.5, cap=4 * mean, seed=1)
+def engine_config(mean: int = 60, n_rows: int = N_ROWS, **kw) -> EngineConfig:
+    lengths = lognormal_lengths(n_rows, mean=mean, sigma=0.5, cap=4 * mean, seed=1)
     return EngineConfig(max_running=16, lengths=lengths, step_base=1e-3, **kw)
 
 
-def run(urls, out: Path, **kw) -> tuple[object, list[dict]]:
+def run(urls, out: Path, n_rows: int = N_ROWS, **kw) -> tuple[object, list[dict]]:
     options = dict(
         output=str(out), base_urls=urls, model="sim", prompt_template="plain", num_generations=2,
         max_concurrent=32, max_retries=8, max_tokens=1000, progress=False,
     )  # fmt: skip
     options.update(kw)
-    stats = generate(GenerateConfig(**options), rows=[{"problem": f"job {i}", "i": i} for i in range(N_ROWS)])
+    stats = generate(GenerateConfig(**options), rows=[{"problem": f"job {i}", "i": i} for i in range(n_rows)])
     return stats, [json.loads(line) for line in out.read_text().splitlines()]
 
 
-def check_exactly_once(rows: list[dict]) -> None:
-    assert sorted(r["i"] for r in rows) == list(range(N_ROWS))
+def check_exactly_once(rows: list[dict], n_rows: int = N_ROWS) -> None:
+    assert sorted(r["i"] for r in rows) == list(range(n_rows))
     assert all(len(r["generations"]) == 2 for r in rows)
 
 
 def test_twenty_percent_mixed_faults_cost_little_and_lose_nothing(tmp_path):
-    results = {}
-    for name, faults in (("clean", {}), ("faulty", MIXED_FAULTS)):
-        # ~3 simulated seconds: a quarter-second retry at the very end is not the whole story
-        with EngineProcess(engine_config(mean=150, **faults)) as engine:
+    # The issue's scenario: 400 rows x 2 (~9 simulated seconds). Each faulty run's makespan is
+    # set by its unluckiest row (one that fails five or six times waits seconds in backoff, and
+    # when that row comes late the run ends with it), so the faulty run is repeated and its median
+    # compared: at 120 rows one run in six ended 1.3-1.5x, at 400 rows one in twenty ~1.7x.
+    n_rows, repeats = 400, 3
+    with EngineProcess(engine_config(mean=150, n_rows=n_rows)) as engine:
+        started = time.monotonic()
+        stats, rows = run([engine.base_url], tmp_path / "clean.jsonl", n_rows=n_rows)
+        clean_wall, clean_sim = time.monotonic() - started, engine.stats()
+    check_exactly_once(rows, n_rows)
+    walls, makespans = [], []
+    for repeat in range(repeats):
+        with EngineProcess(engine_config(mean=150, n_rows=n_rows, **MIXED_FAULTS)) as engine:
             started = time.monotonic()
-            stats, rows = run([engine.base_url], tmp_path / f"{name}.jsonl")
-            wall = time.monotonic() - started
+            stats, rows = run([engine.base_url], tmp_path / f"faulty{repeat}.jsonl", n_rows=n_rows)
+            walls.append(time.monotonic() - started)
             sim = engine.stats()
-        check_exactly_once(rows)
+        makespans.append(sim["makespan"])
+        check_exactly_once(rows, n_rows)
         assert stats.rows_failed == 0
-        results[name] = (wall, sim, stats)
-    (clean_wall, clean_sim, _), (faulty_wall, faulty_sim, faulty_stats) = results["clean"], results["faulty"]
-    assert faulty_sim["faults"] > 0.12 * 2 * N_ROWS and faulty_stats.retries >= faulty_sim["faults"]
-    # The window stays full while input remains (the defect: 1.0 of 32).
-    assert faulty_stats.mean_in_flight_while_input_remains > 0.75 * 32
+        assert sim["faults"] > 0.12 * 2 * n_rows and stats.retries >= sim["faults"]
+        # The window stays full while input remains (the defect: 1.0 of 32).
+        assert stats.mean_in_flight_while_input_remains > 0.75 * 32
     # The engine's simulated clock charges every idle moment the client causes; target 1.35x.
-    assert faulty_sim["makespan"] < 1.35 * clean_sim["makespan"]
-    assert faulty_wall < 1.8 * clean_wall  # wall clock, with a margin for a loaded machine
+    assert statistics.median(makespans) < 1.35 * clean_sim["makespan"], (makespans, clean_sim["makespan"])
+    assert statistics.median(walls) < 1.8 * clean_wall  # wall clock, with a margin for a loaded machine
 
 
 def test_sigkill_under_faults_then_rerun_writes_every_row_exactly_once(tmp_path):
