@@ -239,4 +239,6 @@ class AdaptiveConcurrency:
             self._limit = climb["best_limit"]  # no gain from growing: back to the best window, and hold
         else:  # clearly slower even there: the server got slower, so step below the best window
             self._limit = max(self.minimum, math.floor(climb["best_limit"] * 0.9))
-            climb["best_limit"] = self._limit
+            # and measure from here: a best that was one lucky burst would otherwise read every
+            # later measurement as "clearly slower" and ratchet the window down step by step
+            climb["best"], climb["best_limit"] = tokens_per_s, self._limit
