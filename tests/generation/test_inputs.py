@@ -104,3 +104,27 @@ def test_bad_arguments(kw, message):
     base = {"output": "o.jsonl", "base_urls": ["http://x/v1"]}
     with pytest.raises(ConfigError, match=message):
         GenerateConfig(**{**base, **kw})
+
+
+def test_a_system_prompt_with_a_worked_example_sends_it_on_every_api():
+    """``r1-example``: R1's system prompt, then one example exchange in the run's own template."""
+    from r1lab.prompts import EXAMPLE_TURNS, R1_SYSTEM_PROMPT, build_messages
+
+    example_problem, example_response = EXAMPLE_TURNS["r1-example"][0]
+    body = build_request(config(system_prompt="r1-example", prompt_template="math"), {"problem": "7+8?"})
+    roles = [m["role"] for m in body["messages"]]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert body["messages"][0]["content"] == R1_SYSTEM_PROMPT
+    assert body["messages"][1]["content"].startswith(example_problem + "\nPlease reason step by step")
+    assert body["messages"][2]["content"] == example_response and "</think>" in example_response
+    assert body["messages"][3]["content"].startswith("7+8?\nPlease reason")
+    assert body["messages"] == build_messages({"problem": "7+8?"}, "math", "r1-example")  # one builder
+    # a chat prompt column gets the system turn and the example before its own turns
+    chat = [{"role": "user", "content": "hi"}]
+    sent = build_request(config(system_prompt="r1-example", prompt_column="p"), {"p": chat})["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"] and sent[-1] == chat[0]
+    # the completions API gets the same text, in order
+    text = build_request(config(system_prompt="r1-example", api="completions"), {"problem": "7+8?"})["prompt"]
+    assert text.index(R1_SYSTEM_PROMPT) < text.index(example_response) < text.index("7+8?")
+    # "r1" alone brings no example
+    assert [m["role"] for m in build_messages("7+8?", "math", "r1")] == ["system", "user"]

@@ -34,7 +34,7 @@ from r1lab.evaluation import metrics as M
 from r1lab.evaluation.budget import budget_results
 from r1lab.evaluation.config import EvalConfig, benchmark_dir_name
 from r1lab.evaluation.lengths import count_tokens, tokenizer_candidates
-from r1lab.prompts import resolve_system_prompt, resolve_template
+from r1lab.prompts import describe_system_prompt, resolve_template
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ def sampling_settings(config: EvalConfig, num_samples: int, model: str | None) -
         "top_p": config.top_p,
         "max_tokens": config.max_tokens,
         "prompt_template": resolve_template(config.prompt_template),
-        "system_prompt": resolve_system_prompt(config.system_prompt),
+        "system_prompt": describe_system_prompt(config.system_prompt),
         "api": config.api,
         "extra_body": dict(config.extra_body),
     }
@@ -388,7 +388,7 @@ def build_results(
             "top_p": config.top_p,
             "max_tokens": config.max_tokens,
             "prompt_template": readable_template(config.prompt_template),
-            "system_prompt": resolve_system_prompt(config.system_prompt),
+            "system_prompt": describe_system_prompt(config.system_prompt),
             "api": config.api,
             "extra_body": dict(config.extra_body),
         },

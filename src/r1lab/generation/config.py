@@ -40,7 +40,10 @@ class RequestOptions:
         },
     )
     system_prompt: str | None = field(
-        default=None, metadata={"help": "system prompt, literally or by name ('r1'); none by default"}
+        default=None,
+        metadata={
+            "help": "system prompt, literally or by name ('r1'; 'r1-example' adds one worked example turn); none by default"
+        },
     )
     prompt_template: str | None = field(
         default=None,

@@ -22,6 +22,7 @@ from r1lab.errors import ConfigError, DataError
 from r1lab.generation.config import GenerateConfig
 from r1lab.prompts import (
     build_messages,
+    example_turns,
     render_prompt,
     resolve_system_prompt,
     resolve_template,
@@ -196,7 +197,8 @@ def build_request(config: GenerateConfig, row: Mapping[str, Any]) -> dict[str, A
             system = resolve_system_prompt(config.system_prompt)
             messages = [dict(m) for m in prompt]
             if system and messages[0]["role"] != "system":
-                messages.insert(0, {"role": "system", "content": system})
+                preamble = [{"role": "system", "content": system}]
+                messages = preamble + example_turns(config.system_prompt, config.prompt_template) + messages
             body["messages"] = messages
         else:
             body["messages"] = build_messages(
@@ -205,6 +207,7 @@ def build_request(config: GenerateConfig, row: Mapping[str, Any]) -> dict[str, A
     else:
         text = render_prompt(row, config.prompt_template, config.prompt_column)
         system = resolve_system_prompt(config.system_prompt)
-        body["prompt"] = f"{system}\n\n{text}" if system else text
+        examples = [turn["content"] for turn in example_turns(config.system_prompt, config.prompt_template)]
+        body["prompt"] = "\n\n".join([*([system] if system else []), *examples, text])
     body.update(config.extra_body)
     return body

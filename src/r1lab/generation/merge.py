@@ -30,7 +30,7 @@ from r1lab import __version__
 from r1lab.data.io import write_json
 from r1lab.errors import ConfigError, DataError
 from r1lab.generation.config import GenerateConfig, RequestOptions, sibling_path
-from r1lab.prompts import resolve_system_prompt, resolve_template
+from r1lab.prompts import describe_system_prompt, resolve_template
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def sampling_fields(config: RequestOptions) -> dict[str, Any]:
         "top_p": config.top_p,
         "max_tokens": config.max_tokens,
         "prompt_template": resolve_template(config.prompt_template),
-        "system_prompt": resolve_system_prompt(config.system_prompt),
+        "system_prompt": describe_system_prompt(config.system_prompt),
         "api": config.api,
         "use_n": config.use_n,
         "extra_body": dict(config.extra_body),

@@ -63,7 +63,9 @@ class RecipeBase:
     )
     system_prompt: str | None = field(
         default=None,
-        metadata={"help": "system prompt from r1lab.prompts by name (r1) or literally; none by default"},
+        metadata={
+            "help": "system prompt from r1lab.prompts by name (r1, or r1-example: R1 plus one worked example turn) or literally; none by default"
+        },
     )
     chat_template: str | None = field(
         default=None,
