@@ -117,3 +117,33 @@ def test_evaluate_yaml_config_rejects_a_misspelt_key(tmp_path, caplog):
     recipe.write_text("benchmarks: [aime24]\nbase_urls: [http://127.0.0.1:9/v1]\nnum_sample: 8\n")
     assert main(["evaluate", "--config", str(recipe)]) == 2
     assert "unknown key 'num_sample' (did you mean 'num_samples'?)" in caplog.text
+
+
+def test_an_evaluation_shard_scores_its_own_problems_and_misses_none(tmp_path, replay_server, caplog):
+    from r1lab.generation.inputs import shard_of
+
+    rows = list(load_benchmark("gsm8k").select(range(12)))
+    answers = {row["problem"]: f"The final answer is $\\boxed{{{row['answer']}}}$." for row in rows}
+    server = replay_server(answers, lambda problem, index: answers[problem])
+    held = {}
+    for shard in (0, 1):
+        out = tmp_path / f"shard-{shard}"
+        args = [
+            "evaluate",
+            "--benchmark",
+            "gsm8k",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "m",
+            "--limit",
+            "12",
+        ]
+        args += ["--num-shards", "2", "--shard-index", str(shard), "--output-dir", str(out), "--no-progress"]
+        caplog.clear()
+        assert main(args) == 0
+        results = json.loads((out / "gsm8k" / "results.json").read_text())
+        held[shard] = {str(r["id"]) for r in rows if shard_of(str(r["id"]), 2) == shard}
+        assert results["num_problems"] == len(held[shard]) and results["num_missing"] == 0
+        assert "have no generations" not in caplog.text  # the other shard's problems are not "missing"
+    assert held[0] and held[1] and held[0] | held[1] == {str(r["id"]) for r in rows}

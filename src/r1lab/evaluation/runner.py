@@ -115,6 +115,22 @@ def evaluate_benchmark(
     out_dir = Path(config.output_dir) / name
     out_dir.mkdir(parents=True, exist_ok=True)
     problems = load_benchmark_rows(config, benchmark)
+    if config.num_shards > 1:  # this shard's problems only: the others are not missing, just elsewhere
+        from r1lab.generation.inputs import shard_of
+
+        keep = [
+            i
+            for i, row_id in enumerate(problems["id"])
+            if shard_of(str(row_id), config.num_shards) == config.shard_index
+        ]
+        problems = problems.select(keep)
+        logger.info(
+            "%s: shard %d of %d holds %d problems", name, config.shard_index, config.num_shards, len(problems)
+        )
+        if len(problems) == 0:
+            raise R1labError(
+                f"{name}: shard {config.shard_index} of {config.num_shards} holds no problem; use fewer shards"
+            )
     num_samples = config.samples_for(name)
     logger.info("%s: %d problems x %d samples -> %s", name, len(problems), num_samples, out_dir)
 
