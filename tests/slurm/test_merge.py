@@ -147,3 +147,24 @@ def test_sigterm_outside_the_request_window_runs_the_cleanup(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "cleanup ran True" in result.stdout
     assert "Terminated" in result.stderr and result.returncode == 1  # an uncaught KeyboardInterrupt
+
+
+def test_sigterm_after_a_request_window_still_runs_the_cleanup(tmp_path, server):
+    """The runner's asyncio handler is removed after each window; the one installed before comes back."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from r1lab.generation import GenerateConfig, generate, preempt
+        assert preempt.install()
+        config = GenerateConfig(output={str(tmp_path / "out.jsonl")!r}, base_urls=[{server.base_url!r}],
+                                model="m", prompt_template="plain", progress=False)
+        generate(config, rows=[{{"problem": "p 1"}}])
+        assert signal.getsignal(signal.SIGTERM) is preempt._on_sigterm
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # e.g. between two benchmarks of one evaluate
+        finally:
+            print("cleanup ran", preempt.terminated())
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "cleanup ran True" in result.stdout, result.stderr

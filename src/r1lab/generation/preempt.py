@@ -15,8 +15,9 @@ What a run does on each signal, and why nothing finished is lost or written twic
 
 Only the first SIGTERM raises: Slurm signals every process of a job, and a second one during the
 cleanup must not cut that cleanup short (SIGKILL ends it if it takes longer than ``KillWait``).
-Note: asyncio restores the default action when the runner removes its handler after the window,
-so between two benchmarks of ``r1lab evaluate`` SIGTERM kills at once; the store is safe either way.
+asyncio resets SIGTERM to the default action when the runner removes its own handler after the
+window; the runner then puts back the handler that was there before, so between two benchmarks of
+``r1lab evaluate`` SIGTERM still runs the cleanup.
 """
 
 from __future__ import annotations

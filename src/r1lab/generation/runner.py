@@ -150,6 +150,10 @@ async def _run_window(
 
     sigterm_installed = False
     if threading.current_thread() is threading.main_thread():
+        # asyncio's remove_signal_handler resets SIGTERM to the default (die at once), which would
+        # drop preempt.install()'s handler for the rest of the process (e.g. the next benchmark
+        # of one `r1lab evaluate`): keep the handler that was there and put it back afterwards
+        previous_sigterm = signal.getsignal(signal.SIGTERM)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, on_sigterm)
             sigterm_installed = True
@@ -180,6 +184,8 @@ async def _run_window(
         await session.close()
         if sigterm_installed:
             loop.remove_signal_handler(signal.SIGTERM)
+            if previous_sigterm is not None:
+                signal.signal(signal.SIGTERM, previous_sigterm)
 
 
 async def preflight(session: aiohttp.ClientSession, config: GenerateConfig, plan) -> None:
