@@ -33,17 +33,23 @@ R1_SYSTEM_PROMPT = (
 )
 
 PROMPT_TEMPLATES: dict[str, str] = {"math": MATH_PROMPT_TEMPLATE, "plain": PLAIN_PROMPT_TEMPLATE}
-SYSTEM_PROMPTS: dict[str, str] = {"r1": R1_SYSTEM_PROMPT, "r1-example": R1_SYSTEM_PROMPT}
+#: Named system prompts. ``example`` has no system text (a chat template's own default stays) and
+#: brings only the worked example of ``EXAMPLE_TURNS``; ``r1-example`` brings R1's instruction too.
+SYSTEM_PROMPTS: dict[str, str] = {"r1": R1_SYSTEM_PROMPT, "r1-example": R1_SYSTEM_PROMPT, "example": ""}
 
 #: Worked examples that a named system prompt brings as a prior user/assistant exchange, rendered
 #: with the run's own template. A model as small as SmolLM2-135M-Instruct follows R1's format from
-#: one example turn (think tags in 42 of 48 samples) and never from the instruction alone, however
-#: spelled out (0 of 160 samples: docs/real-model.md); without the format in its samples, a format
-#: reward has nothing for GRPO to reinforce.
+#: one example turn (think tags in 42 of 48 samples with R1's instruction, 17 of 48 with the example
+#: alone) and never from the instruction alone, however spelled out (0 of 160 samples:
+#: docs/real-model.md); without the format in its samples, a format reward has nothing for GRPO to
+#: reinforce.
+_ADDITION_EXAMPLE = (
+    "What is 2+3?",
+    f"{THINK_START}\n2 plus 3 makes 5.\n{THINK_END}\n\nThe answer is \\boxed{{5}}.",
+)
 EXAMPLE_TURNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "r1-example": (
-        ("What is 2+3?", f"{THINK_START}\n2 plus 3 makes 5.\n{THINK_END}\n\nThe answer is \\boxed{{5}}."),
-    ),
+    "r1-example": (_ADDITION_EXAMPLE,),
+    "example": (_ADDITION_EXAMPLE,),
 }
 
 
@@ -77,7 +83,7 @@ def describe_system_prompt(system_prompt: str | None) -> str | None:
     if not examples:
         return system
     shown = " | ".join(f"{problem} -> {response!r}" for problem, response in examples)
-    return f"{system or ''} [then {len(examples)} worked example turn(s): {shown}]"
+    return f"{system + ' ' if system else ''}[then {len(examples)} worked example turn(s): {shown}]"
 
 
 def template_fields(template: str) -> list[str]:

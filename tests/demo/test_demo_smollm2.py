@@ -58,9 +58,7 @@ def _tensor(path, name):
 
 def test_preset_starts_from_the_real_model_without_a_cold_start(smollm2_run, smollm2_dir):
     config, out, results = smollm2_run
-    assert (
-        config.prompt_template == SMOLLM2_PRESET["prompt_template"] and config.system_prompt == "r1-example"
-    )
+    assert config.prompt_template == SMOLLM2_PRESET["prompt_template"] and config.system_prompt == "example"
     assert results["preset"] == "smollm2"
     assert [s["name"] for s in results["stages"]] == [s for s in REAL_MODEL_STAGES if s != "report"]
     assert not (out / "cold_start").exists()
