@@ -29,11 +29,14 @@ def _model(pass_at_1, stderr, working=None):
 @pytest.mark.parametrize(
     ("grpo", "opening"),
     [
-        (_model(0.75, 0.03, 1.0), "GRPO lifted held-out pass@1 from 40.0% to 75.0% (+35.0 points)"),
-        (_model(0.44, 0.03, 0.45), "GRPO moved held-out pass@1 from 40.0% to 44.0% (+4.0 points, within two"),
+        (_model(0.75, 0.03, 1.0), "GRPO lifted held-out pass@1 from 40.0% to 75.0% (+35.0 ± 4.2 points)"),
+        (
+            _model(0.44, 0.03, 0.45),
+            "GRPO moved held-out pass@1 from 40.0% to 44.0% (+4.0 ± 4.2 points, within two",
+        ),
         (
             _model(0.38, 0.03, 0.45),
-            "GRPO did not lift held-out pass@1 in this run: 40.0% → 38.0% (-2.0 points)",
+            "GRPO did not lift held-out pass@1 in this run: 40.0% → 38.0% (-2.0 ± 4.2 points)",
         ),
     ],
 )
@@ -48,3 +51,11 @@ def test_headline_states_the_lift_honestly(grpo, opening):
 
 def test_headline_without_an_evaluation():
     assert headline({}) == "The evaluation did not finish: no accuracy to report."
+
+
+def test_real_model_headline_states_the_format_not_the_tiny_models_trace_style():
+    start = {**_model(0.192, 0.032, 0.39), "format": 0.333}
+    grpo = {**_model(0.679, 0.053, 1.0), "format": 1.0}
+    text = headline({"instruct": start, "grpo": grpo, "student": _model(0.675, 0.054)})
+    assert text.startswith("GRPO lifted held-out pass@1 from 19.2% to 67.9% (+48.7 ± 6.2 points)")
+    assert "answers in the <think> format: 33.3% → 100.0%" in text and "working" not in text

@@ -137,17 +137,19 @@ def headline(models: dict[str, Any]) -> str:
     delta = 100 * (grpo["pass@1"] - cold["pass@1"])
     noise = 100 * ((cold.get("pass@1_stderr") or 0) ** 2 + (grpo.get("pass@1_stderr") or 0) ** 2) ** 0.5
     if delta > 2 * noise and delta > 0:
-        verb = f"GRPO lifted held-out pass@1 from {before} to {after} ({delta:+.1f} points)"
+        verb = f"GRPO lifted held-out pass@1 from {before} to {after} ({delta:+.1f} ± {noise:.1f} points)"
     elif delta > 0:
         verb = (
             f"GRPO moved held-out pass@1 from {before} to {after} "
-            f"({delta:+.1f} points, within two standard errors: not a clear lift)"
+            f"({delta:+.1f} ± {noise:.1f} points, within two standard errors: not a clear lift)"
         )
     else:
-        verb = f"GRPO did not lift held-out pass@1 in this run: {before} → {after} ({delta:+.1f} points)"
+        verb = f"GRPO did not lift held-out pass@1 in this run: {before} → {after} ({delta:+.1f} ± {noise:.1f} points)"
     working_before, working_after = cold.get("shows_working"), grpo.get("shows_working")
     if (
-        working_before is not None
+        "instruct"
+        not in models  # the column-working style is the tiny model's traces, not a real model's prose
+        and working_before is not None
         and working_after is not None
         and abs(working_after - working_before) >= 0.1
     ):
