@@ -67,9 +67,11 @@ def resolve_system_prompt(system_prompt: str | None) -> str | None:
     return SYSTEM_PROMPTS.get(system_prompt, system_prompt)
 
 
-def example_turns(system_prompt: str | None, template: str | None = None) -> list[dict[str, str]]:
-    """The worked-example exchange a named system prompt brings (none for most), in ``template``."""
-    turns = []
+def preamble_messages(system_prompt: str | None, template: str | None = None) -> list[dict[str, str]]:
+    """What goes before a problem's user turn: the system turn, if any, then the worked-example
+    exchange a named system prompt brings (none for most), rendered in ``template``."""
+    system = resolve_system_prompt(system_prompt)
+    turns = [{"role": "system", "content": system}] if system else []
     for problem, response in EXAMPLE_TURNS.get(system_prompt or "", ()):
         turns.append({"role": "user", "content": render_prompt({"problem": problem}, template)})
         turns.append({"role": "assistant", "content": response})
@@ -110,13 +112,8 @@ def build_messages(
     system prompt brings), then the rendered user turn."""
     if isinstance(row, str):
         row = {prompt_column: row}
-    messages = []
-    system = resolve_system_prompt(system_prompt)
-    if system:
-        messages.append({"role": "system", "content": system})
-    messages += example_turns(system_prompt, template)
-    messages.append({"role": "user", "content": render_prompt(row, template, prompt_column)})
-    return messages
+    user = {"role": "user", "content": render_prompt(row, template, prompt_column)}
+    return [*preamble_messages(system_prompt, template), user]
 
 
 def format_response(reasoning: str | None, answer: str) -> str:

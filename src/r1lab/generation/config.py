@@ -42,7 +42,7 @@ class RequestOptions:
     system_prompt: str | None = field(
         default=None,
         metadata={
-            "help": "system prompt, literally or by name ('r1'; 'r1-example' adds one worked example turn); none by default"
+            "help": "system prompt, literally or by name ('r1'; 'r1-example' adds one worked example turn, 'example' is that turn alone); none by default"
         },
     )
     prompt_template: str | None = field(

@@ -22,9 +22,8 @@ from r1lab.errors import ConfigError, DataError
 from r1lab.generation.config import GenerateConfig
 from r1lab.prompts import (
     build_messages,
-    example_turns,
+    preamble_messages,
     render_prompt,
-    resolve_system_prompt,
     resolve_template,
     template_fields,
 )
@@ -194,11 +193,9 @@ def build_request(config: GenerateConfig, row: Mapping[str, Any]) -> dict[str, A
     }
     if config.api == "chat":
         if _is_messages(prompt):
-            system = resolve_system_prompt(config.system_prompt)
             messages = [dict(m) for m in prompt]
-            if system and messages[0]["role"] != "system":
-                preamble = [{"role": "system", "content": system}]
-                messages = preamble + example_turns(config.system_prompt, config.prompt_template) + messages
+            if messages[0]["role"] != "system":  # a chat that brings its own system turn keeps it alone
+                messages = preamble_messages(config.system_prompt, config.prompt_template) + messages
             body["messages"] = messages
         else:
             body["messages"] = build_messages(
@@ -206,8 +203,7 @@ def build_request(config: GenerateConfig, row: Mapping[str, Any]) -> dict[str, A
             )
     else:
         text = render_prompt(row, config.prompt_template, config.prompt_column)
-        system = resolve_system_prompt(config.system_prompt)
-        examples = [turn["content"] for turn in example_turns(config.system_prompt, config.prompt_template)]
-        body["prompt"] = "\n\n".join([*([system] if system else []), *examples, text])
+        preamble = preamble_messages(config.system_prompt, config.prompt_template)
+        body["prompt"] = "\n\n".join([*(turn["content"] for turn in preamble), text])
     body.update(config.extra_body)
     return body

@@ -64,7 +64,7 @@ class RecipeBase:
     system_prompt: str | None = field(
         default=None,
         metadata={
-            "help": "system prompt from r1lab.prompts by name (r1, or r1-example: R1 plus one worked example turn) or literally; none by default"
+            "help": "system prompt from r1lab.prompts by name (r1; r1-example: R1 plus one worked example turn; example: that turn alone) or literally; none by default"
         },
     )
     chat_template: str | None = field(
