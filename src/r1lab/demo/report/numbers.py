@@ -145,21 +145,23 @@ def headline(models: dict[str, Any]) -> str:
         )
     else:
         verb = f"GRPO did not lift held-out pass@1 in this run: {before} → {after} ({delta:+.1f} ± {noise:.1f} points)"
-    working_before, working_after = cold.get("shows_working"), grpo.get("shows_working")
-    if (
-        "instruct"
-        not in models  # the column-working style is the tiny model's traces, not a real model's prose
-        and working_before is not None
-        and working_after is not None
-        and abs(working_after - working_before) >= 0.1
-    ):
-        verb += (
-            f"; the share of answers that show their working went from {_share(working_before)} "
-            f"to {_share(working_after)}"
-        )
-    format_before, format_after = cold.get("format"), grpo.get("format")
-    if "instruct" in models and format_before is not None and format_after is not None:
-        verb += f"; answers in the <think> format: {_share(format_before)} → {_share(format_after)}"
+    # A real model's run states the <think> format; the tiny model's states its trace style (column
+    # working), which says nothing about a real model's prose.
+    if "instruct" in models:
+        format_before, format_after = cold.get("format"), grpo.get("format")
+        if format_before is not None and format_after is not None:
+            verb += f"; answers in the <think> format: {_share(format_before)} → {_share(format_after)}"
+    else:
+        working_before, working_after = cold.get("shows_working"), grpo.get("shows_working")
+        if (
+            working_before is not None
+            and working_after is not None
+            and abs(working_after - working_before) >= 0.1
+        ):
+            verb += (
+                f"; the share of answers that show their working went from {_share(working_before)} "
+                f"to {_share(working_after)}"
+            )
     tail = (
         f"; the student distilled from its traces reached {_share(student['pass@1'])}"
         if student.get("pass@1") is not None
