@@ -7,8 +7,9 @@ same sampling (temperature 0.6, top-p 0.95) and the same token budget.
 
 - offline: ``model.generate`` in this process on left-padded batches of B prompts; a batch runs
   until its longest row ends, and only each row's own tokens (up to its end-of-sequence) count.
-- served: ``transformers serve --continuous-batching`` as r1lab starts it (one variant per
-  server setting), driven by ``r1lab.generation.generate`` with C requests in flight; tokens are
+- served: ``transformers serve --continuous-batching`` as r1lab starts it (through
+  ``r1lab.generation.serve_cpu``, batched per-request attention) and as plain ``transformers serve``
+  with the same settings (one variant per server setting, ``VARIANTS``), driven by ``r1lab.generation.generate`` with C requests in flight; tokens are
   the server's ``usage.completion_tokens``; the clock starts after the server is healthy.
 
 The machine is shared, so every measurement prints the 1-minute load beside it, the runs
@@ -31,8 +32,12 @@ from pathlib import Path
 
 #: Server settings to compare: name -> keyword arguments of ``r1lab.generation.serve_model``.
 VARIANTS: dict[str, dict] = {
-    "r1lab": {},  # what r1lab serve / --serve-model start (max_batch_tokens CPU_MAX_BATCH_TOKENS)
-    "transformers-default": {"cb_options": {"max_batch_tokens": 8192}},  # transformers' own default
+    # what r1lab serve / --serve-model start: batched per-request attention, CPU_MAX_BATCH_TOKENS
+    "r1lab": {},
+    # the same settings through plain transformers serve (its SDPA over a block-diagonal mask)
+    "transformers-sdpa": {"cpu_attention": False},
+    # plain transformers serve with its own default batch-token budget
+    "transformers-default": {"cb_options": {"max_batch_tokens": 8192}, "cpu_attention": False},
     "mbt64": {"cb_options": {"max_batch_tokens": 64}},
     "mbt1024": {"cb_options": {"max_batch_tokens": 1024}},
 }
@@ -97,7 +102,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--in-flight", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument(
-        "--variants", nargs="+", default=["r1lab", "transformers-default"], choices=sorted(VARIANTS)
+        "--variants", nargs="+", default=["r1lab", "transformers-sdpa"], choices=sorted(VARIANTS)
     )
     parser.add_argument("--json", help="also write the measurements to this JSON file")
     args = parser.parse_args()
