@@ -56,13 +56,20 @@ def test_metrics_of_both_flavours_are_read_and_summed_over_engines():
 def test_control_law_grows_into_free_cache_holds_on_a_queue_and_cuts_on_preemption():
     control = AdaptiveConcurrency(["http://x"], initial=8)
     control.step_metrics(ServerLoad("vllm", 8, 0, 0.2, 0), now=0.0)
-    assert control.limit > 12  # 8 requests fill 20%: room for many more
+    # 8 requests fill 20%: room for many more, but young requests grow, so a quarter more per reading
+    assert control.limit == 10
+    for reading in range(1, 4):
+        control.step_metrics(ServerLoad("vllm", control.limit, 0, 0.2, 0), now=reading / 10)
+    assert control.limit >= 19
     grown = control.limit
     control.step_metrics(ServerLoad("vllm", grown, 5, 0.95, 0), now=1.0)
     assert control.limit <= grown  # requests wait in the server's queue: no growth
     before, target = control.limit, control.target_usage
     control.step_metrics(ServerLoad("vllm", before, 0, 1.0, 3), now=2.0)
     assert control.limit < before and control.target_usage < target
+    # a window far above what the cache holds (it preempted down to 10 running) is cut below that
+    control.step_metrics(ServerLoad("vllm", 10, 8, 1.0, 9), now=3.0)
+    assert control.limit == 9
     no_metrics = AdaptiveConcurrency(["http://x"], initial=8)
     no_metrics.step_throughput(100.0)
     assert no_metrics.limit == 10  # throughput rose: grow by 25%

@@ -213,7 +213,11 @@ class AdaptiveConcurrency:
             if self.preemption_rate > PREEMPTION_BUDGET and now - self._last_cut > 2 * self.poll_interval():
                 # over budget: cut once per reaction time and aim a little lower from now on
                 self.target_usage = max(0.5, self.target_usage - 0.02)
-                self._limit = max(self.minimum, min(self._limit, load.running + load.waiting) * 0.9)
+                # what the cache holds right now is what fits: a window far above it (opened while
+                # the running requests were young and small) would keep preempting for many cuts
+                # what the cache holds right now is what fits: a window far above it (opened while
+                # the running requests were young and small) would keep preempting for many cuts
+                self._limit = max(self.minimum, min(self._limit, load.running) * 0.9)
                 self._last_cut = now
             return
         self.target_usage = min(1.0, self.target_usage + 0.002)
@@ -225,7 +229,9 @@ class AdaptiveConcurrency:
         if load.usage < self.target_usage:
             per_request = load.usage / load.running
             room = (self.target_usage - load.usage) / per_request
-            self._limit = min(self.maximum, self._limit + max(1.0, 0.5 * room))
+            # young requests hold only their prompts and grow as they decode, so the room they
+            # suggest is an overestimate: grow by at most a quarter of the window per reading
+            self._limit = min(self.maximum, self._limit + min(max(1.0, 0.5 * room), 0.25 * self._limit))
 
     def step_throughput(self, tokens_per_s: float) -> None:
         """One throughput measurement moves the limit (hill climbing, no server metrics)."""
