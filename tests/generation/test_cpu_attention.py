@@ -129,3 +129,10 @@ def test_cpu_servers_start_through_r1lab_serve_cpu():
     assert "r1lab.generation.serve_cpu" not in serve_command(
         "/m", 1234, False, None, None, cpu_attention=True
     )
+
+
+def test_r1lab_serve_can_start_plain_transformers():
+    from r1lab.cli import build_parser
+
+    assert build_parser().parse_args(["serve", "m"]).cpu_attention is True
+    assert build_parser().parse_args(["serve", "m", "--plain-transformers"]).cpu_attention is False

@@ -24,6 +24,13 @@ def register(subparsers) -> None:
         help="serve one request at a time (continuous batching is on by default)",
     )
     parser.add_argument(
+        "--plain-transformers",
+        dest="cpu_attention",
+        action="store_false",
+        help="on a CPU, run plain `transformers serve` (its SDPA over all requests' keys) instead of r1lab's "
+        "batched per-request attention for continuous batching (docs/real-model.md)",
+    )
+    parser.add_argument(
         "--cache-memory-fraction",
         type=float,
         default=None,
@@ -45,6 +52,7 @@ def run(args) -> int:
         port=args.port,
         continuous_batching=args.continuous_batching,
         cache_memory_fraction=args.cache_memory_fraction,
+        cpu_attention=args.cpu_attention,
     ) as server:
         sys.stdout.write(
             f"serving {server.model}\n  base URL: {server.base_url}\n  model:    {server.model}\n"
