@@ -9,8 +9,9 @@ same sampling (temperature 0.6, top-p 0.95) and the same token budget.
   until its longest row ends, and only each row's own tokens (up to its end-of-sequence) count.
 - served: ``transformers serve --continuous-batching`` as r1lab starts it (through
   ``r1lab.generation.serve_cpu``, batched per-request attention) and as plain ``transformers serve``
-  with the same settings (one variant per server setting, ``VARIANTS``), driven by ``r1lab.generation.generate`` with C requests in flight; tokens are
-  the server's ``usage.completion_tokens``; the clock starts after the server is healthy.
+  with the same settings (one variant per server setting, ``VARIANTS``), driven by
+  ``r1lab.generation.generate`` with C requests in flight; tokens are the server's
+  ``usage.completion_tokens``; the clock starts after the server is healthy.
 
 The machine is shared, so every measurement prints the 1-minute load beside it, the runs
 alternate offline and served, and the ratios are what to read, not the absolute tokens/s.

@@ -215,8 +215,6 @@ class AdaptiveConcurrency:
                 self.target_usage = max(0.5, self.target_usage - 0.02)
                 # what the cache holds right now is what fits: a window far above it (opened while
                 # the running requests were young and small) would keep preempting for many cuts
-                # what the cache holds right now is what fits: a window far above it (opened while
-                # the running requests were young and small) would keep preempting for many cuts
                 self._limit = max(self.minimum, min(self._limit, load.running) * 0.9)
                 self._last_cut = now
             return
