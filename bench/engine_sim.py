@@ -81,6 +81,7 @@ class _Req:
     generated: int = 0
     arrived: float = 0.0
     preempted: int = 0
+    prefill_time: float | None = None  # the duration of the step that gave its first token
 
     @property
     def context(self) -> int:
@@ -111,9 +112,16 @@ class SimEngine:
         self.steps = 0
         self.busy_area = 0.0  # integral of running requests over simulated time
         self.latencies: list[float] = []
+        self._zero_histograms()
         self.wake = asyncio.Event()
         self.idle_since: float | None = None
         self.anchor: tuple[float, float] | None = None  # (wall, simulated) when the engine last woke
+
+    def _zero_histograms(self) -> None:
+        # vLLM's request_prefill_time_seconds (observed when a request finishes) and
+        # inter_token_latency_seconds (observed per generated token), as (sum, count)
+        self.prefill_hist = [0.0, 0]
+        self.inter_token_hist = [0.0, 0]
 
     def blocks(self, tokens: int) -> int:
         return math.ceil(tokens / self.config.block_size)
@@ -182,8 +190,12 @@ class SimEngine:
             i += 1
         self.clock += duration
         self.busy_area += len(self.running) * duration
+        self.inter_token_hist[0] += len(self.running) * duration
+        self.inter_token_hist[1] += len(self.running)
         still = []
         for req in self.running:
+            if req.prefill_time is None:
+                req.prefill_time = duration
             req.generated += 1
             self.generated_tokens += 1
             if req.generated >= req.target:
@@ -191,6 +203,8 @@ class SimEngine:
                 self.finished += 1
                 self.last_finish = self.clock
                 self.latencies.append(self.clock - req.arrived)
+                self.prefill_hist[0] += req.prefill_time
+                self.prefill_hist[1] += 1
                 if not req.done.done():
                     req.done.set_result(req)
             else:
@@ -239,6 +253,16 @@ class SimEngine:
         out = []
         for name, kind, value in lines:
             out += [f"# HELP {name} simulated", f"# TYPE {name} {kind}", f"{name}{label} {float(value)}"]
+        if flavour == "vllm":  # the two histograms, as their _sum and _count series
+            for name, (total, count) in (
+                ("vllm:request_prefill_time_seconds", self.prefill_hist),
+                ("vllm:inter_token_latency_seconds", self.inter_token_hist),
+            ):
+                out += [
+                    f"# TYPE {name} histogram",
+                    f"{name}_sum{label} {total}",
+                    f"{name}_count{label} {count}",
+                ]
         return "\n".join(out) + "\n"
 
     def stats(self) -> dict:
@@ -267,6 +291,7 @@ class SimEngine:
         self.generated_tokens = self.finished = self.faults = self.steps = 0
         self.busy_area = 0.0
         self.latencies = []
+        self._zero_histograms()
         self.idle_since = None
 
 

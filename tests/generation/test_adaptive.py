@@ -16,7 +16,14 @@ import pytest
 from r1lab.config import from_dict
 from r1lab.errors import ConfigError
 from r1lab.generation import GenerateConfig, generate
-from r1lab.generation.concurrency import AdaptiveConcurrency, ServerLoad, parse_metrics
+from r1lab.generation.concurrency import (
+    CHEAP_RECOMPUTE,
+    CHEAP_RECOMPUTE_STEPS,
+    EXPENSIVE_RECOMPUTE,
+    AdaptiveConcurrency,
+    ServerLoad,
+    parse_metrics,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from engine_sim import EngineConfig, EngineProcess, lognormal_lengths  # noqa: E402
@@ -53,23 +60,70 @@ def test_metrics_of_both_flavours_are_read_and_summed_over_engines():
     assert parse_metrics("") is None
 
 
-def test_control_law_grows_into_free_cache_holds_on_a_queue_and_cuts_on_preemption():
+def test_metrics_page_histograms_price_a_prefill():
+    page = VLLM_PAGE + (
+        'vllm:request_prefill_time_seconds_sum{engine="0"} 0.5\n'
+        'vllm:request_prefill_time_seconds_count{engine="0"} 100.0\n'
+        'vllm:inter_token_latency_seconds_sum{engine="0"} 2.0\n'
+        'vllm:inter_token_latency_seconds_count{engine="0"} 1000.0\n'
+    )
+    load = parse_metrics(page)
+    assert load.prefill_seconds == (0.5, 100.0) and load.step_seconds == (2.0, 1000.0)
+    assert parse_metrics(VLLM_PAGE).prefill_seconds is None  # an older vLLM: the law stays careful
+
+
+def priced(prefill_s: float, requests: int, step_s: float = 0.002, **kw) -> ServerLoad:
+    """A reading whose histograms say each prefill phase took ``prefill_s`` against ``step_s`` steps."""
+    options = dict(running=8, waiting=0, usage=0.2, preemptions=0)
+    options.update(kw)
+    hist = dict(
+        prefill_seconds=(prefill_s * requests, requests),
+        step_seconds=(step_s * 100 * requests, 100 * requests),
+    )
+    return ServerLoad("vllm", **options, **hist)
+
+
+def test_gate_opens_into_free_cache_and_closes_when_full():
     control = AdaptiveConcurrency(["http://x"], initial=8)
-    control.step_metrics(ServerLoad("vllm", 8, 0, 0.2, 0), now=0.0)
-    # 8 requests fill 20%: room for many more, but young requests grow, so a quarter more per reading
-    assert control.limit == 10
-    for reading in range(1, 4):
-        control.step_metrics(ServerLoad("vllm", control.limit, 0, 0.2, 0), now=reading / 10)
-    assert control.limit >= 19
-    grown = control.limit
-    control.step_metrics(ServerLoad("vllm", grown, 5, 0.95, 0), now=1.0)
-    assert control.limit <= grown  # requests wait in the server's queue: no growth
-    before, target = control.limit, control.target_usage
-    control.step_metrics(ServerLoad("vllm", before, 0, 1.0, 3), now=2.0)
-    assert control.limit < before and control.target_usage < target
-    # a window far above what the cache holds (it preempted down to 10 running) is cut below that
-    control.step_metrics(ServerLoad("vllm", 10, 8, 1.0, 9), now=3.0)
+    assert control.law is EXPENSIVE_RECOMPUTE  # unpriced: careful
+    # 8 requests hold 20% of the cache; 10 ms since the last reading at 2 ms a step: at most
+    # half a request per step, so +2.5
+    control.step_metrics(priced(0.0021, 4, running=8), now=0.01)
+    assert control.gate_open and control.limit == 10  # 10.5, rounded to even
+    control.step_metrics(priced(0.0021, 4, running=10), now=0.02)
+    assert control.limit == 13
+    # the cache reaches the target: the gate closes, what runs is held...
+    control.step_metrics(priced(0.0021, 4, running=11, usage=0.9), now=0.03)
+    assert not control.gate_open and control.limit == 11
+    # ...and a finished request is not replaced
+    control.observe(100, 0.2, prompt_tokens=24)
+    control.observe(100, 0.2, prompt_tokens=24)
     assert control.limit == 9
+    # requests waiting in the server's queue close it too, whatever the usage
+    control.step_metrics(priced(0.0021, 4, running=9, usage=0.3, waiting=2), now=0.04)
+    assert not control.gate_open
+    control.step_metrics(priced(0.0021, 4, running=9, usage=0.3), now=0.05)
+    assert control.gate_open
+    control.observe(100, 0.2, prompt_tokens=24)
+    assert control.limit > 9  # an open gate replaces a finished request
+
+
+def test_the_price_of_a_recompute_picks_the_law():
+    cheap = AdaptiveConcurrency(["http://x"], initial=8)
+    expensive = AdaptiveConcurrency(["http://x"], initial=8)
+    for reading in range(1, 6):
+        # prefill phases a step long (the prompt is nearly free) vs two steps long
+        cheap.step_metrics(priced(0.00201, 4 * reading), now=reading / 100)
+        expensive.step_metrics(priced(0.004, 4 * reading), now=reading / 100)
+    assert cheap.recompute_steps < CHEAP_RECOMPUTE_STEPS < expensive.recompute_steps
+    assert cheap.law is CHEAP_RECOMPUTE and cheap.target_usage > expensive.target_usage
+    assert expensive.law is EXPENSIVE_RECOMPUTE
+    early = AdaptiveConcurrency(["http://x"], initial=8)
+    early.step_metrics(priced(0.00201, 4), now=0.01)
+    assert early.law is EXPENSIVE_RECOMPUTE  # 4 prefills are too few to trust
+
+
+def test_throughput_law_without_metrics():
     no_metrics = AdaptiveConcurrency(["http://x"], initial=8)
     no_metrics.step_throughput(100.0)
     assert no_metrics.limit == 10  # throughput rose: grow by 25%

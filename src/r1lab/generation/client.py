@@ -195,6 +195,13 @@ class Engine:
             for _ in range(wanted):
                 self._tasks.add(asyncio.create_task(self._worker()))
 
+    def _current_limit(self) -> int:
+        """The window now: ``auto`` may close it between two polls (a finished request that its
+        admission gate does not replace)."""
+        if self.controller is not None:
+            self.limit = self.controller.limit
+        return self.limit
+
     def _make_jobs(self, row_id: str, row: dict[str, Any]) -> list[Job]:
         state = RowState(row_id, row, self.build_request(row), self.config.num_generations)
         if self.config.use_n:
@@ -226,7 +233,7 @@ class Engine:
         self._starting -= 1
         self._workers += 1
         try:
-            while self._workers <= self.limit:  # else the window was cut: this worker ends
+            while self._workers <= self._current_limit():  # else the window was cut: this worker ends
                 job = await self._next_job()
                 if job is None:
                     return
@@ -271,7 +278,7 @@ class Engine:
                 outcome, error = "retry", f"{endpoint.base_url}: {exc}"
             else:
                 if self.controller is not None:
-                    self.controller.observe(completion_tokens, meter.latencies[-1])
+                    self.controller.observe(completion_tokens, meter.latencies[-1], prompt_tokens)
                 self._accept(job, choices, prompt_tokens, completion_tokens)
                 return
         meter.request_failures += 1

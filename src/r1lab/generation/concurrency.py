@@ -7,14 +7,21 @@ expensive a prefill is next to a decode step. Open-R1 picked ``--max-running-req
 
 With Prometheus ``/metrics`` (vLLM: ``vllm:num_requests_running``, ``vllm:num_requests_waiting``,
 ``vllm:kv_cache_usage_perc``, ``vllm:num_preemptions_total``; SGLang: ``sglang:num_running_reqs``,
-``sglang:num_queue_reqs``, ``sglang:token_usage``) it steers by the cache:
+``sglang:num_queue_reqs``, ``sglang:token_usage``) it works as an admission gate on the cache:
 
-- while the cache is below a target usage and nothing waits in the server's queue, the window
-  grows in proportion to the free share (a request's current footprint is usage / running);
-- when requests wait in the server's queue, it stops growing (the server is already full);
-- a preemption shrinks the window by 10% and lowers the target usage a little, which then creeps
-  back up while no preemption happens: the target settles just under the usage where this
-  workload starts to be preempted.
+- while the cache is below a target usage and nothing waits in the server's queue, the gate is
+  open: every finished request is replaced and the window grows into the free share;
+- once the cache reaches the target (or requests queue in the server) the gate closes: finished
+  requests are *not* replaced, so the running requests can grow into the room they leave. A fixed
+  window refills blindly, and the cache overflows whenever long requests happen to coincide;
+- how close to full it runs, and how fast it opens, depends on what a preemption costs. vLLM's
+  ``vllm:request_prefill_time_seconds`` and ``vllm:inter_token_latency_seconds`` histograms give
+  a prefill's cost in decode steps; where recomputing a preempted request costs under one step (a
+  GPU with cheap prefill) it runs the cache fuller and opens fast (``CHEAP_RECOMPUTE``); elsewhere,
+  or where the histograms are missing, it admits about one new request per few decode steps and
+  stops further from full (``EXPENSIVE_RECOMPUTE``): a burst of young requests grows together and
+  overflows the cache a few hundred steps later;
+- a preemption needs no rule of its own: it happens in a full cache, which closes the gate.
 
 Without ``/metrics`` (``transformers serve``, hosted APIs) it climbs the measured completion
 throughput, each measurement spanning at least one turnover of the window: it grows the window by
@@ -47,10 +54,29 @@ METRIC_NAMES = {
     "sglang": ("sglang:num_running_reqs", "sglang:num_queue_reqs", ("sglang:token_usage",), None),
 }
 
-#: Preemptions per completed request tolerated before the window is cut. A few are cheap where
-#: prefill is (a GPU recomputes a context in about one decode step) and buy a fuller cache; a large
-#: fixed window causes several per request.
-PREEMPTION_BUDGET = 0.25
+#: vLLM's histograms (as ``_sum`` / ``_count`` series) that price a prefill against a decode step:
+#: the time a request spends in prefill, and the time between two generated tokens.
+PREFILL_HISTOGRAM = "vllm:request_prefill_time_seconds"
+STEP_HISTOGRAMS = ("vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds")  # new, old
+
+
+@dataclass(frozen=True)
+class CacheLaw:
+    """How the admission gate runs the cache, for one price of a preemption."""
+
+    target_usage: float  # the gate closes at this KV-cache usage
+    per_step: float  # the window grows by at most this many requests per decode step
+
+
+#: A recompute costs under one decode step (``CHEAP_RECOMPUTE_STEPS``): overshooting costs little
+#: throughput, so fill the cache and ramp up fast.
+CHEAP_RECOMPUTE = CacheLaw(target_usage=0.92, per_step=1.0)
+#: A recompute stalls the whole batch for steps, or its price is unknown: stop further from full
+#: and ramp up at about one request per two decode steps, so that the requests' ages spread.
+EXPENSIVE_RECOMPUTE = CacheLaw(target_usage=0.85, per_step=0.5)
+CHEAP_RECOMPUTE_STEPS = 1.0
+#: Completed requests priced before the cheap law may be chosen (the first prefills come in a burst).
+PRICED_REQUESTS = 16
 
 #: The largest window ``auto`` opens (and the connection pool it needs).
 MAX_AUTO_CONCURRENCY = 1024
@@ -67,6 +93,9 @@ class ServerLoad:
     waiting: float
     usage: float  # KV cache in use, 0-1 (mean over servers)
     preemptions: float | None  # a counter; None where the server does not export it
+    # (sum, count) of the prefill-time and inter-token-latency histograms; None where not exported
+    prefill_seconds: tuple[float, float] | None = None
+    step_seconds: tuple[float, float] | None = None
 
 
 def parse_metrics(text: str) -> ServerLoad | None:
@@ -83,6 +112,13 @@ def parse_metrics(text: str) -> ServerLoad | None:
         if match:
             with contextlib.suppress(ValueError):
                 values.setdefault(match.group(1), []).append(float(match.group(3)))
+
+    def histogram(*names: str) -> tuple[float, float] | None:
+        for name in names:
+            if name + "_sum" in values and name + "_count" in values:
+                return sum(values[name + "_sum"]), sum(values[name + "_count"])
+        return None
+
     for flavour, (running, waiting, usage_names, preempted) in METRIC_NAMES.items():
         if running not in values:
             continue
@@ -93,8 +129,16 @@ def parse_metrics(text: str) -> ServerLoad | None:
             waiting=sum(values.get(waiting, [0.0])),
             usage=sum(usage) / len(usage),
             preemptions=sum(values[preempted]) if preempted and preempted in values else None,
+            prefill_seconds=histogram(PREFILL_HISTOGRAM),
+            step_seconds=histogram(*STEP_HISTOGRAMS),
         )
     return None
+
+
+def _sum_pairs(pairs: list[tuple[float, float] | None]) -> tuple[float, float] | None:
+    if not pairs or None in pairs:
+        return None
+    return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
 
 
 class AdaptiveConcurrency:
@@ -106,17 +150,21 @@ class AdaptiveConcurrency:
         self.root_urls = root_urls
         self.minimum, self.maximum = minimum, maximum
         self._limit = float(initial)
-        self.target_usage = 0.95
-        self.preemption_rate = 0.0
-        self._completions = 0
-        self._last_completions = 0
         self.mode = "starting"
-        self._last_preemptions: float | None = None
-        self._last_cut = 0.0
-        self._tokens = 0
-        self._latencies: list[float] = []
-        self.history: list[tuple[float, int]] = []  # (time, limit): for the stats and the tests
+        self.gate_open = True
         self.preemptions_seen = 0.0
+        self.recompute_steps: float | None = None  # what recomputing a preempted request costs
+        self._priced = 0  # prefills the price is measured over
+        self._last_preemptions: float | None = None
+        self._last_histograms: tuple | None = None
+        self._histogram_base: tuple | None = None  # the first reading: the run's prices start here
+        self._last_reading: float | None = None
+        self._completions = 0
+        self._tokens = 0
+        self._prompt_tokens = 0
+        self._latencies: list[float] = []
+        self._per_token: list[float] = []
+        self.history: list[tuple[float, int]] = []  # (time, limit): for the stats and the tests
         # throughput climbing (no /metrics)
         self._climb = {"best": 0.0, "best_limit": float(initial)}
 
@@ -124,20 +172,46 @@ class AdaptiveConcurrency:
     def limit(self) -> int:
         return max(self.minimum, min(self.maximum, int(round(self._limit))))
 
-    def observe(self, completion_tokens: int, latency: float) -> None:
-        """Called by the engine for every completed request."""
+    @property
+    def law(self) -> CacheLaw:
+        """The cheap-recompute law once a recompute is measured to cost under one decode step."""
+        priced = self.recompute_steps is not None and self._priced >= PRICED_REQUESTS
+        cheap = priced and self.recompute_steps < CHEAP_RECOMPUTE_STEPS
+        return CHEAP_RECOMPUTE if cheap else EXPENSIVE_RECOMPUTE
+
+    @property
+    def target_usage(self) -> float:
+        return self.law.target_usage
+
+    def observe(self, completion_tokens: int, latency: float, prompt_tokens: int = 0) -> None:
+        """Called by the engine for every completed request.
+
+        While the gate is closed a finished request is not replaced: the window shrinks by one.
+        """
         self._tokens += completion_tokens
+        self._prompt_tokens += prompt_tokens
         self._completions += 1
         self._latencies.append(latency)
+        self._per_token.append(latency / max(1, completion_tokens))
         if len(self._latencies) > 64:
-            del self._latencies[:32]
+            del self._latencies[:32], self._per_token[:32]
+        if not self.gate_open:
+            self._limit = max(self.minimum, self._limit - 1)
+
+    def _client_step(self) -> float | None:
+        """A decode step as the client sees it (latency per completion token), where the server
+        exports no inter-token latency (SGLang)."""
+        if not self._per_token:
+            return None
+        return sorted(self._per_token)[len(self._per_token) // 2]
 
     def poll_interval(self) -> float:
-        """A quarter of a typical request's latency: fast enough to catch a filling cache."""
+        """The cache gate reads the server every 32nd of a typical request's latency (the cache
+        fills in a fraction of one); the throughput climb a quarter of one."""
         if not self._latencies:
-            return 0.05
+            return 0.01
         typical = sorted(self._latencies)[len(self._latencies) // 2]
-        return min(2.0, max(0.02, typical / 4))
+        return min(2.0, max(0.005, typical / (4 if self.mode == "throughput" else 32)))
 
     # ---------- the loop ----------
     async def run(self, session: aiohttp.ClientSession, apply) -> None:
@@ -155,6 +229,7 @@ class AdaptiveConcurrency:
                 self.step_metrics(load, now)
             else:
                 misses += 1
+                self.gate_open = True
                 if misses == 3:
                     logger.info("no Prometheus /metrics on the server: steering by completion throughput")
                     self.mode = "throughput"
@@ -191,45 +266,64 @@ class AdaptiveConcurrency:
             waiting=sum(x.waiting for x in loads),
             usage=sum(x.usage for x in loads) / len(loads),
             preemptions=None if None in preempted else sum(preempted),
+            prefill_seconds=_sum_pairs([x.prefill_seconds for x in loads]),
+            step_seconds=_sum_pairs([x.step_seconds for x in loads]),
         )
 
     # ---------- the two control laws (plain arithmetic, tested directly) ----------
+    def _price_recompute(self, load: ServerLoad) -> float | None:
+        """Price a recompute in decode steps from the histograms; returns the recent step time.
+
+        The price is taken over the whole run (from the first reading on): over one poll only a
+        few requests finish, and a price that flickers around the threshold would flip the law.
+        """
+        if load.prefill_seconds is None or load.step_seconds is None:
+            return None
+        now = (*load.prefill_seconds, *load.step_seconds)
+        last, base = self._last_histograms or now, self._histogram_base or now
+        self._last_histograms, self._histogram_base = now, base
+        recent = now[2] - last[2], now[3] - last[3]
+        step = recent[0] / recent[1] if recent[1] > 0 else (now[2] / now[3] if now[3] > 0 else None)
+        prefill_sum, prefill_count, step_sum, step_count = (a - b for a, b in zip(now, base, strict=True))
+        self._priced = prefill_count
+        if prefill_count <= 0 or step_count <= 0 or step_sum <= 0:
+            return step
+        mean_step = step_sum / step_count
+        # the prefill phase includes the step that gives the first token: the rest is the prompt's
+        # price, and a preempted request recomputes its prompt plus what it had generated (on
+        # average half its completion)
+        prompt_steps = max(0.0, prefill_sum / prefill_count - mean_step) / mean_step
+        context = 2.0
+        if self._completions and self._prompt_tokens:
+            context = 1 + self._tokens / (2 * self._prompt_tokens)
+        self.recompute_steps = prompt_steps * context
+        return step
+
     def step_metrics(self, load: ServerLoad, now: float) -> None:
-        """One reading of the server's state moves the limit."""
-        new_preemptions = 0.0
-        if load.preemptions is not None:
+        """One reading of the server's state opens or closes the gate and moves the limit."""
+        step = self._price_recompute(load)
+        since = now - self._last_reading if self._last_reading is not None else self.poll_interval()
+        self._last_reading = now
+        if load.preemptions is not None:  # counted for the run's statistics; a preemption means
+            # a full cache, which closes the gate by itself
             if self._last_preemptions is not None:
-                new_preemptions = max(0.0, load.preemptions - self._last_preemptions)
+                self.preemptions_seen += max(0.0, load.preemptions - self._last_preemptions)
             self._last_preemptions = load.preemptions
-        self.preemptions_seen += new_preemptions
-        done = self._completions - self._last_completions
-        self._last_completions = self._completions
-        if new_preemptions > 0 or done > 0:  # preemptions per completed request, smoothed
-            self.preemption_rate += 0.2 * (new_preemptions / max(1, done) - self.preemption_rate)
-        if load.preemptions is None and load.waiting > 0 and load.usage >= self.target_usage:
-            # no preemption counter (SGLang): a full cache with a queue is the sign of retraction
-            new_preemptions, self.preemption_rate = 1.0, PREEMPTION_BUDGET + 1
-        if new_preemptions > 0:
-            if self.preemption_rate > PREEMPTION_BUDGET and now - self._last_cut > 2 * self.poll_interval():
-                # over budget: cut once per reaction time and aim a little lower from now on
-                self.target_usage = max(0.5, self.target_usage - 0.02)
-                # what the cache holds right now is what fits: a window far above it (opened while
-                # the running requests were young and small) would keep preempting for many cuts
-                self._limit = max(self.minimum, min(self._limit, load.running) * 0.9)
-                self._last_cut = now
-            return
-        self.target_usage = min(1.0, self.target_usage + 0.002)
-        if load.waiting > 0:  # the server queues (or re-queued a preempted request): it is full
+        self.gate_open = load.usage < self.target_usage and load.waiting <= 0
+        if not self.gate_open:
+            # hold what runs (and queues) now; the finished ones are not replaced (``observe``)
+            self._limit = max(self.minimum, min(self._limit, load.running + load.waiting))
             return
         if load.usage <= 0 or load.running <= 0:
-            self._limit = min(self.maximum, self._limit * 1.5)
+            self._limit = min(self.maximum, max(self._limit, 1.0) * 1.5)
             return
-        if load.usage < self.target_usage:
-            per_request = load.usage / load.running
-            room = (self.target_usage - load.usage) / per_request
-            # young requests hold only their prompts and grow as they decode, so the room they
-            # suggest is an overestimate: grow by at most a quarter of the window per reading
-            self._limit = min(self.maximum, self._limit + min(max(1.0, 0.5 * room), 0.25 * self._limit))
+        room = (self.target_usage - load.usage) / (load.usage / load.running)
+        step = step or self._client_step()
+        law = self.law
+        cap = law.per_step * since / step if step else 1.0
+        self._limit = min(
+            self.maximum, max(self._limit, load.running) + min(max(1.0, 0.5 * room), max(1.0, cap))
+        )
 
     def step_throughput(self, tokens_per_s: float) -> None:
         """One throughput measurement moves the limit (hill climbing, no server metrics)."""
