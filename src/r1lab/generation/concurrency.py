@@ -135,6 +135,10 @@ def parse_metrics(text: str) -> ServerLoad | None:
     return None
 
 
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 def _sum_pairs(pairs: list[tuple[float, float] | None]) -> tuple[float, float] | None:
     if not pairs or None in pairs:
         return None
@@ -201,16 +205,14 @@ class AdaptiveConcurrency:
     def _client_step(self) -> float | None:
         """A decode step as the client sees it (latency per completion token), where the server
         exports no inter-token latency (SGLang)."""
-        if not self._per_token:
-            return None
-        return sorted(self._per_token)[len(self._per_token) // 2]
+        return _median(self._per_token) if self._per_token else None
 
     def poll_interval(self) -> float:
         """The cache gate reads the server every 32nd of a typical request's latency (the cache
         fills in a fraction of one); the throughput climb a quarter of one."""
         if not self._latencies:
             return 0.01
-        typical = sorted(self._latencies)[len(self._latencies) // 2]
+        typical = _median(self._latencies)
         return min(2.0, max(0.005, typical / (4 if self.mode == "throughput" else 32)))
 
     # ---------- the loop ----------
