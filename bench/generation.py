@@ -308,6 +308,24 @@ def faults(n: int, out_dir: str) -> None:
 
 KV_SERVERS = ((2000, 300), (4000, 600), (8000, 1200))  # (KV-cache tokens, requests)
 REGIMES = {"cheap recompute (GPU-like)": 1e-6, "expensive prefill": 5e-5}  # s per prefill token
+KV_SEED = 2  # the workload's seed (bench/kv_gate_reference.py also runs others)
+TYPICAL_REQUEST_TOKENS = 130  # prompt + a typical completion: what one request holds in the cache
+
+
+def kv_workload(kv_tokens: int, n: int, prefill: float, seed: int = KV_SEED):
+    """The simulated engine of the KV-cache comparison: one cache size, one regime, one seed."""
+    from engine_sim import EngineConfig, lognormal_lengths
+
+    return EngineConfig(
+        kv_tokens=kv_tokens, block_size=4, prompt_tokens=24, step_base=1e-3, step_per_seq=1e-5,
+        prefill_per_token=prefill, lengths=lognormal_lengths(n, mean=120, sigma=0.6, cap=600, seed=seed),
+    )  # fmt: skip
+
+
+def kv_sweep(kv_tokens: int) -> list[int]:
+    """The fixed windows compared with ``auto``: from half the cache's capacity in requests to 4x, and 256."""
+    capacity = kv_tokens // TYPICAL_REQUEST_TOKENS
+    return sorted({max(2, int(capacity * f)) for f in (0.5, 0.75, 1, 1.25, 1.5, 2, 4)} | {256})
 
 
 def kv_run(engine, n: int, concurrency, out_dir: str) -> dict:
@@ -327,7 +345,7 @@ def kv_run(engine, n: int, concurrency, out_dir: str) -> dict:
 
 
 def kv_pressure(out_dir: str, quick: bool) -> None:
-    from engine_sim import EngineConfig, EngineProcess, lognormal_lengths
+    from engine_sim import EngineProcess
 
     print(
         "\n## KV-cache pressure: fixed windows vs --max-concurrent auto on the simulated engine\n"
@@ -339,13 +357,9 @@ def kv_pressure(out_dir: str, quick: bool) -> None:
     servers = KV_SERVERS[:1] if quick else KV_SERVERS
     for regime, prefill in REGIMES.items():
         for kv_tokens, n in servers:
-            lengths = lognormal_lengths(n, mean=120, sigma=0.6, cap=600, seed=2)
-            config = EngineConfig(
-                kv_tokens=kv_tokens, block_size=4, prompt_tokens=24, lengths=lengths,
-                step_base=1e-3, step_per_seq=1e-5, prefill_per_token=prefill,
-            )  # fmt: skip
-            capacity = kv_tokens // 130  # requests of typical size that fit
-            sweep = sorted({max(2, int(capacity * f)) for f in (0.5, 0.75, 1, 1.25, 1.5, 2, 4)} | {256})
+            config = kv_workload(kv_tokens, n, prefill)
+            capacity = kv_tokens // TYPICAL_REQUEST_TOKENS  # requests of typical size that fit
+            sweep = kv_sweep(kv_tokens)
             print(f"\n### {regime}, KV cache {kv_tokens} tokens (~{capacity} typical requests), {n} requests")
             print(
                 "\n| window | makespan (s) | preemptions | recomputed tokens | mean running | mean latency (s) |"
