@@ -69,10 +69,54 @@ class LocalServer:
     process: subprocess.Popen
     log_path: Path
     recommended_concurrency: int = REMOTE_CONCURRENCY
+    continuous_batching: bool = True
+    cpu_attention: bool = False
 
     @property
     def root_url(self) -> str:
         return self.base_url[: -len("/v1")]
+
+    def engine_info(self) -> dict[str, str]:
+        """What serves this run, for the run record: kind, mode and the engine's version.
+
+        The server runs under this process's Python, so its transformers is the one installed here.
+        """
+        if not self.continuous_batching:
+            mode = "one request at a time"
+        elif self.cpu_attention:
+            mode = "continuous batching, r1lab CPU attention"
+        else:
+            mode = "continuous batching, transformers attention"
+        return {"kind": "transformers serve", "mode": mode, "version": _installed_version("transformers")}
+
+
+def _installed_version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def probe_engine_info(base_url: str, timeout: float = 5.0) -> dict[str, str]:
+    """Kind and version of a server r1lab did not start, best effort (never raises).
+
+    vLLM answers ``GET /version`` (beside ``/v1``) with ``{"version": ...}``; anything else is
+    recorded as ``{"kind": "external", "version": "unknown"}``.
+    """
+    import json
+
+    root = base_url.rstrip("/")
+    root = root[: -len("/v1")] if root.endswith("/v1") else root
+    try:
+        with urllib.request.urlopen(root + "/version", timeout=timeout) as resp:
+            body = json.loads(resp.read().decode("utf-8", errors="replace"))
+        if isinstance(body, dict) and body.get("version"):
+            return {"kind": "vllm", "version": str(body["version"])}
+    except (urllib.error.URLError, OSError, ValueError):
+        pass
+    return {"kind": "external", "version": "unknown"}
 
 
 def free_port() -> int:
@@ -232,6 +276,8 @@ def serve_model(
         process,
         log_path,
         pick_concurrency(continuous_batching, on_gpu),
+        continuous_batching=continuous_batching,
+        cpu_attention=cpu_attention and not on_gpu and continuous_batching,
     )
     try:
         deadline = time.monotonic() + startup_timeout
