@@ -43,6 +43,10 @@ def test_replaying_reference_solutions_scores_full_marks(tmp_path, math500, repl
     assert metrics["pass@1"] >= 0.995
     assert metrics["truncation_rate"] == 0.0
     assert results["sampling"] == {
+        "model": "replay",
+        "num_samples": 1,
+        "top_k": None,
+        "seed": None,
         "temperature": 0.6,
         "top_p": 0.95,
         "max_tokens": 32768,
@@ -51,6 +55,12 @@ def test_replaying_reference_solutions_scores_full_marks(tmp_path, math500, repl
         "api": "chat",
         "extra_body": {},
     }
+    # the environment is recorded from the same RunSettings: the packages this process imported
+    import transformers
+
+    versions = results["environment"]["versions"]
+    assert versions["transformers"] == transformers.__version__ and versions["r1lab"]
+    assert set(versions) >= {"r1lab", "transformers", "trl", "torch", "math-verify"}
     # MATH-500 breakdown: 7 subjects, levels 1-5, problem counts add up
     assert len(results["breakdown"]["subject"]) == 7
     assert list(results["breakdown"]["level"]) == ["1", "2", "3", "4", "5"]

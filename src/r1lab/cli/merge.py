@@ -1,13 +1,11 @@
 """``r1lab merge SHARD_OUTPUTS... --output OUT``: one output from the shards of a job array, checked.
 
 Also ``prepare_run``: the one call ``r1lab generate`` and ``r1lab evaluate`` make before they start,
-which handles SIGTERM (``generation/preempt.py``) and writes each output's shard manifest, the
-record ``r1lab merge`` uses to refuse shards of different runs and to find missing rows.
+which handles SIGTERM (``generation/preempt.py``) and refuses, before a model is served, to resume an
+output with other settings (the manifest each run then writes is what ``r1lab merge`` checks).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -49,32 +47,24 @@ def run(args) -> int:
 
 
 def prepare_run(config) -> None:
-    """Before a generate/evaluate run: SIGTERM ends it cleanly, and each output records its run."""
+    """Before a generate/evaluate run: SIGTERM ends it cleanly, and a resume of another run is refused.
+
+    The check is the run's own (``generation.merge.check_manifest`` over its ``RunSettings``), made
+    here once more before any model is served so that a mistake costs a second; the run writes
+    the manifest itself when it starts.
+    """
     from r1lab.generation import preempt
     from r1lab.generation.config import GenerateConfig
-    from r1lab.generation.merge import generate_run, sampling_fields, write_manifest
 
     preempt.install()
     if isinstance(config, GenerateConfig):
-        write_manifest(config.output, generate_run(config), config.shard_index)
-        return
-    from r1lab.evaluation.config import benchmark_dir_name
-    from r1lab.evaluation.runner import GENERATIONS_FILE
+        from r1lab.generation.merge import check_manifest, generate_inputs, run_identity
+        from r1lab.generation.settings import RunSettings
 
-    for benchmark in config.benchmarks:
-        name = benchmark_dir_name(benchmark)
-        run = {
-            "kind": "evaluate",
-            "input": benchmark,
-            "problem_column": config.problem_column,
-            "answer_column": config.answer_column,
-            "id_column": config.id_column,
-            "split": config.split,
-            "limit": config.limit,
-            "num_samples": config.samples_for(name),
-            **sampling_fields(config),
-        }
-        # The runner's settings.json already refuses a resume with other settings.
-        write_manifest(
-            Path(config.output_dir) / name / GENERATIONS_FILE, run, config.shard_index, strict=False
-        )
+        settings = RunSettings.from_config(config, num_samples=config.num_generations)
+        run = run_identity(generate_inputs(config), settings, config.num_shards)
+        check_manifest(config.output, run, config.shard_index)
+        return
+    from r1lab.evaluation.runner import check_resumes
+
+    check_resumes(config)

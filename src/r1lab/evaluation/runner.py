@@ -9,6 +9,8 @@ the files in ``OUTPUT_DIR/<benchmark>/``:
 - ``generations.jsonl``   the engine's resumable output (plus ``.stats.json``/``.failed.jsonl``)
 - ``details.jsonl``       one row per problem: samples, extracted answers, verdicts, tokens
 - ``results.json``        settings and the ``metrics`` object (fractions in [0, 1])
+- ``settings.json``       the sampling identity of the run's ``RunSettings`` (``generation/settings.py``),
+                          which ``generations.manifest.json`` also records and guards on resume
 - ``report.md`` / ``report.html``, ``length_hist.png`` and ``budget.png`` (accuracy against budget)
 - ``details.parquet``     one row per sample (``datasets.load_dataset("parquet", ...)`` opens it)
 - ``viewer.html``         the trace viewer: every sample, filterable, self-contained
@@ -19,13 +21,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as _dt
-import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from r1lab import __version__
 from r1lab.data.io import read_jsonl, write_json, write_jsonl
@@ -34,7 +35,10 @@ from r1lab.evaluation import metrics as M
 from r1lab.evaluation.budget import budget_results
 from r1lab.evaluation.config import EvalConfig, benchmark_dir_name
 from r1lab.evaluation.lengths import count_tokens, tokenizer_candidates
-from r1lab.prompts import describe_system_prompt, resolve_template
+from r1lab.prompts import resolve_template
+
+if TYPE_CHECKING:
+    from r1lab.generation.settings import RunSettings
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +51,22 @@ BREAKDOWN_COLUMNS = ("subject", "level")
 
 
 @contextlib.contextmanager
-def _endpoint(config: EvalConfig) -> Iterator[tuple[list[str], str | None, str]]:
-    """(base_urls, model name for requests, endpoint label): a served local model or the given URLs."""
+def _endpoint(config: EvalConfig) -> Iterator[tuple[list[str], str | None, str, dict[str, str]]]:
+    """(base_urls, model name for requests, endpoint label, server kind and version): a served
+    local model or the given URLs."""
+    from r1lab.generation.settings import engine_info
+
     if config.serve_model:
         from r1lab.generation import serve_model
         from r1lab.generation.server import apply_server_defaults
 
         with serve_model(config.serve_model) as server:
             apply_server_defaults(config, server)  # the concurrency and streaming picked for this server
-            yield [server.base_url], server.model, f"transformers serve {config.serve_model}"
+            info = engine_info(server)
+            yield [server.base_url], server.model, f"transformers serve {config.serve_model}", info
     else:
-        yield list(config.base_urls), config.model, ", ".join(config.base_urls)
+        info = engine_info(None, config.base_urls[0]) if config.base_urls else {}
+        yield list(config.base_urls), config.model, ", ".join(config.base_urls), info
 
 
 def evaluate(config: EvalConfig) -> list[dict[str, Any]]:
@@ -67,11 +76,14 @@ def evaluate(config: EvalConfig) -> list[dict[str, Any]]:
     ``OUTPUT_DIR/compare.md`` (the CLI prints it).
     """
     config = copy.copy(config)  # the served model's picked concurrency must not leak into the caller's config
+    check_resumes(config)  # every benchmark, before a model is served
     results = []
-    with _endpoint(config) as (base_urls, model, endpoint):
+    with _endpoint(config) as (base_urls, model, endpoint, server):
         for benchmark in config.benchmarks:
             results.append(
-                evaluate_benchmark(config, benchmark, base_urls=base_urls, model=model, endpoint=endpoint)
+                evaluate_benchmark(
+                    config, benchmark, base_urls=base_urls, model=model, endpoint=endpoint, server=server
+                )
             )
     if config.compare:
         from r1lab.evaluation.published import compare_table
@@ -105,8 +117,51 @@ def load_benchmark_rows(config: EvalConfig, benchmark: str):
     return problems
 
 
+def evaluate_inputs(config: EvalConfig, benchmark: str) -> dict[str, Any]:
+    """Which rows one benchmark's evaluation reads (what ``r1lab merge`` rebuilds the ids from)."""
+    return {
+        "kind": "evaluate",
+        "input": benchmark,
+        "problem_column": config.problem_column,
+        "answer_column": config.answer_column,
+        "id_column": config.id_column,
+        "split": config.split,
+        "limit": config.limit,
+    }
+
+
+def run_settings(config: EvalConfig, benchmark: str, server: Mapping[str, str] | None = None):
+    """One benchmark's ``RunSettings``: the config's sampling with that benchmark's sample count."""
+    from r1lab.generation.settings import RunSettings
+
+    num_samples = config.samples_for(benchmark_dir_name(benchmark))
+    return RunSettings.from_config(config, num_samples=num_samples, server=server)
+
+
+def check_resumes(config: EvalConfig, benchmarks: Sequence[str] | None = None) -> None:
+    """The resume guard (``generation.merge.check_manifest``) for every benchmark of ``config``.
+
+    Resuming appends to generations.jsonl, so a rerun with another temperature or sample count
+    would silently mix two experiments in one score: refused before any work starts.
+    """
+    from r1lab.generation.merge import check_manifest, run_identity
+
+    for benchmark in config.benchmarks if benchmarks is None else benchmarks:
+        run = run_identity(
+            evaluate_inputs(config, benchmark), run_settings(config, benchmark), config.num_shards
+        )
+        output = Path(config.output_dir) / benchmark_dir_name(benchmark) / GENERATIONS_FILE
+        check_manifest(output, run, config.shard_index)
+
+
 def evaluate_benchmark(
-    config: EvalConfig, benchmark: str, *, base_urls: Sequence[str], model: str | None, endpoint: str
+    config: EvalConfig,
+    benchmark: str,
+    *,
+    base_urls: Sequence[str],
+    model: str | None,
+    endpoint: str,
+    server: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Generate (resuming), grade and score one benchmark; write its files; return results.json."""
     from r1lab.generation import GenerateConfig, generate
@@ -142,8 +197,11 @@ def evaluate_benchmark(
         num_generations=num_samples,
         id_column="id",
     )
-    check_settings(out_dir, sampling_settings(config, num_samples, model))
-    stats = generate(gen_config, rows=problems)
+    settings = run_settings(config, benchmark, server)
+    inputs = evaluate_inputs(config, benchmark)
+    check_resumes(config, [benchmark])
+    write_json(out_dir / SETTINGS_FILE, settings.sampling())
+    stats = generate(gen_config, rows=problems, inputs=inputs, settings=settings)
     generation_s = time.perf_counter() - started
 
     generated = {str(row["id"]): row for row in read_jsonl(out_dir / GENERATIONS_FILE, skip_torn_tail=True)}
@@ -183,7 +241,7 @@ def evaluate_benchmark(
         del detail["_length_texts"]
 
     results = build_results(
-        config,
+        settings,
         benchmark=name,
         source=benchmark,
         model=config.model or model or (Path(config.serve_model).name if config.serve_model else None),
@@ -288,43 +346,6 @@ def grade_rows(
 SETTINGS_FILE = "settings.json"
 
 
-def sampling_settings(config: EvalConfig, num_samples: int, model: str | None) -> dict[str, Any]:
-    """What the samples in generations.jsonl depend on: a resumed run must not mix two of these."""
-    return {
-        "model": model,
-        "num_samples": num_samples,
-        "temperature": config.temperature,
-        "top_p": config.top_p,
-        "max_tokens": config.max_tokens,
-        "prompt_template": resolve_template(config.prompt_template),
-        "system_prompt": describe_system_prompt(config.system_prompt),
-        "api": config.api,
-        "extra_body": dict(config.extra_body),
-    }
-
-
-def check_settings(out_dir: Path, settings: dict[str, Any]) -> None:
-    """Refuse to resume generations made with other sampling settings; record them on first use.
-
-    Resuming appends to generations.jsonl, so a rerun with another temperature or sample count
-    would silently mix two experiments in one score.
-    """
-    path = out_dir / SETTINGS_FILE
-    if path.exists() and (out_dir / GENERATIONS_FILE).exists():
-        try:
-            before = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            before = {}
-        changed = sorted(k for k in settings if k in before and before[k] != settings[k])
-        if changed:
-            detail = "; ".join(f"{k}: {before[k]!r} -> {settings[k]!r}" for k in changed)
-            raise R1labError(
-                f"{out_dir}: its generations were made with other settings ({detail}); resuming would mix "
-                "them. Use another --output-dir, or delete generations.jsonl to start this benchmark afresh"
-            )
-    write_json(path, settings)
-
-
 def cluster_problems(
     answers: Sequence[Sequence[str | None]], *, timeout: float, workers: int | None, threads: int = 16
 ) -> list[list[int | None]]:
@@ -363,7 +384,7 @@ class _KeepFields(dict):
 
 
 def build_results(
-    config: EvalConfig,
+    settings: RunSettings,
     *,
     benchmark: str,
     source: str,
@@ -376,7 +397,8 @@ def build_results(
     timings: Mapping[str, float],
     generation_stats: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """The results.json object of one benchmark."""
+    """The results.json object of one benchmark; ``sampling`` and ``environment`` come from ``settings``
+    (the prompt template shown as people read it: ``{}`` rather than ``{{}}``)."""
     correct = [d["correct"] for d in details]
     lengths = [n for d in details for n in d["completion_tokens"]]
     metrics = M.summarize(
@@ -399,19 +421,12 @@ def build_results(
         "num_missing": len(missing),
         "missing_ids": list(missing)[:50],
         "num_samples": num_samples,
-        "sampling": {
-            "temperature": config.temperature,
-            "top_p": config.top_p,
-            "max_tokens": config.max_tokens,
-            "prompt_template": readable_template(config.prompt_template),
-            "system_prompt": describe_system_prompt(config.system_prompt),
-            "api": config.api,
-            "extra_body": dict(config.extra_body),
-        },
+        "sampling": {**settings.sampling(), "prompt_template": readable_template(settings.prompt_template)},
+        "environment": settings.environment(),
         "metrics": metrics,
         "breakdown": breakdowns,
         "response_length": {**M.length_stats(lengths), "unit": "tokens", "source": length_source},
-        "budget": budget_results([d["completion_tokens"] for d in details], correct, config.max_tokens),
+        "budget": budget_results([d["completion_tokens"] for d in details], correct, settings.max_tokens),
         "grade_status": dict(statuses),
         **dict(timings),
         "generation": dict(generation_stats) if generation_stats else None,

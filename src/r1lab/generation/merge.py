@@ -1,20 +1,25 @@
 """Shard manifests, and ``merge_shards``: one output from the shards of a job array, checked.
 
-Each shard of a run (``r1lab generate --shard-index i --num-shards k``, or ``r1lab evaluate`` with
-the same options) writes ``OUT.manifest.json`` next to its output before the first request: which
-input it reads, how rows are sampled, and its shard index. ``fingerprint`` is a hash of everything
-but the index, so two shards belong to the same run exactly when their fingerprints match.
+Each run (``r1lab generate``, sharded or not, each benchmark of ``r1lab evaluate``, the Python
+``generate``) writes ``OUT.manifest.json`` next to its output before the first request, from its
+``RunSettings`` (``generation/settings.py``): ``run`` holds which input it reads and the sampling
+identity, ``environments`` the server and package versions of every session that wrote rows.
+``fingerprint`` is a hash of ``run`` (not the shard index, not the environment), so two shards
+belong to the same run exactly when their fingerprints match; ``check_manifest`` is the one guard
+that refuses to resume an output with another run.
 
 ``merge_shards`` refuses shards of different runs (naming the settings that differ), shard files
 missing or given twice, rows in the wrong shard, and ids written twice; it rebuilds the input's ids
 (from the manifest or ``--input``) to report every id that is missing, with the failed rows' errors.
 Rows are copied byte for byte, streamed one shard at a time, so merging a large distillation run
-takes little memory. The merged output gets its own manifest, stats (summed over shards) and, for an
-evaluation, the shards' ``settings.json``, so ``r1lab evaluate`` can resume from it without a server.
+takes little memory. The merged output gets its own manifest (all shards' environments), stats
+(summed over shards) and, for an evaluation, the shards' ``settings.json``, so ``r1lab evaluate`` can
+resume from it without a server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -29,8 +34,8 @@ from typing import Any
 from r1lab import __version__
 from r1lab.data.io import write_json
 from r1lab.errors import ConfigError, DataError
-from r1lab.generation.config import GenerateConfig, RequestOptions, sibling_path
-from r1lab.prompts import describe_system_prompt, resolve_template
+from r1lab.generation.config import GenerateConfig, sibling_path
+from r1lab.generation.settings import RunSettings, check_resume
 
 logger = logging.getLogger(__name__)
 
@@ -55,24 +60,8 @@ def manifest_path(output: str | os.PathLike) -> Path:
     return sibling_path(Path(output), MANIFEST_SUFFIX)
 
 
-def sampling_fields(config: RequestOptions) -> dict[str, Any]:
-    """What every generation depends on besides the input (templates resolved to their text)."""
-    return {
-        "model": config.model,
-        "temperature": config.temperature,
-        "top_p": config.top_p,
-        "max_tokens": config.max_tokens,
-        "prompt_template": resolve_template(config.prompt_template),
-        "system_prompt": describe_system_prompt(config.system_prompt),
-        "api": config.api,
-        "use_n": config.use_n,
-        "extra_body": dict(config.extra_body),
-        "num_shards": config.num_shards,
-    }
-
-
-def generate_run(config: GenerateConfig) -> dict[str, Any]:
-    """The run settings of an ``r1lab generate`` shard (everything but its index)."""
+def generate_inputs(config: GenerateConfig) -> dict[str, Any]:
+    """Which rows an ``r1lab generate`` shard reads (its sampling is its ``RunSettings``)."""
     return {
         "kind": "generate",
         "input": config.input,
@@ -80,38 +69,67 @@ def generate_run(config: GenerateConfig) -> dict[str, Any]:
         "prompt_column": config.prompt_column,
         "id_column": config.id_column,
         "limit": config.limit,
-        "num_generations": config.num_generations,
-        **sampling_fields(config),
     }
+
+
+def run_identity(inputs: Mapping[str, Any], settings: RunSettings, num_shards: int) -> dict[str, Any]:
+    """A shard's run as the manifest records it: its rows, its sampling and the number of shards.
+
+    Everything here must be equal for two shards to belong to one run, and for a rerun to resume
+    an output; the environment (server, package versions) is recorded beside it, not in it.
+    """
+    return {**inputs, **settings.sampling(), "num_shards": num_shards}
 
 
 def fingerprint(run: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(run, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
 
 
-def write_manifest(
-    output: str | os.PathLike, run: Mapping[str, Any], shard_index: int, *, strict: bool = True
-) -> Path:
-    """Record ``run`` next to ``output``. With ``strict``, refuse when ``output`` already holds rows
-    of another run: resuming would mix two runs in one file.
+def check_manifest(output: str | os.PathLike, run: Mapping[str, Any], shard_index: int) -> None:
+    """The resume guard for ``output``: refuse when it holds rows of a run other than ``run``.
+
+    Only an output that already has rows is guarded (an empty one has nothing to mix); the
+    comparison is ``settings.check_resume``'s, over the run's identity, plus the shard index.
     """
+    path, output = manifest_path(output), Path(output)
+    if not (path.exists() and output.exists() and output.stat().st_size > 0):
+        return
+    before = load_manifest(path)
+    previous = {**before.get("run", {}), "shard_index": before.get("shard_index", shard_index)}
+    check_resume(previous, {**run, "shard_index": shard_index}, str(output))
+
+
+def write_manifest(
+    output: str | os.PathLike,
+    inputs: Mapping[str, Any],
+    settings: RunSettings,
+    shard_index: int = 0,
+    num_shards: int = 1,
+) -> Path:
+    """Record the run next to ``output`` after ``check_manifest``'s guard.
+
+    A resumed run keeps the manifest's earlier environments and appends its own when it differs
+    (another transformers, another server), so a file whose rows came from two installs says so.
+    """
+    run = run_identity(inputs, settings, num_shards)
+    check_manifest(output, run, shard_index)
     path = manifest_path(output)
+    environments: list[dict[str, Any]] = []
+    if path.exists() and Path(output).exists():
+        with contextlib.suppress(DataError):
+            environments = list(load_manifest(path).get("environments") or [])
+    environment = settings.environment()
+    if not environments or environments[-1] != environment:
+        environments.append(environment)
     manifest = {
-        "run": dict(run),
+        "run": run,
         "fingerprint": fingerprint(run),
         "shard_index": shard_index,
-        "num_shards": run.get("num_shards", 1),
+        "num_shards": num_shards,
         "r1lab_version": __version__,
+        "settings": settings.to_dict(),
+        "environments": environments,
     }
-    output = Path(output)
-    if strict and path.exists() and output.exists() and output.stat().st_size > 0:
-        before = load_manifest(path)
-        if before.get("fingerprint") != manifest["fingerprint"] or before.get("shard_index") != shard_index:
-            changed = differing(before.get("run", {}), run) or ["shard_index"]
-            raise ConfigError(
-                f"{output}: holds rows of another run ({', '.join(changed)} changed); resuming would mix "
-                "them. Use another --output, or delete it to start afresh"
-            )
     write_json(path, manifest)
     return path
 
@@ -262,7 +280,7 @@ def merge_shards(
         raise ConfigError(
             f"the shards were generated by different models ({sorted(models)}); refusing to merge"
         )
-    settings = _same_eval_settings(shard_paths)
+    environments = _environments(shard_paths, manifests)
 
     run = first["run"]
     num_shards = int(first.get("num_shards", 1))
@@ -320,12 +338,15 @@ def merge_shards(
             "fingerprint": fingerprint(whole),
             "shard_index": 0,
             "num_shards": 1,
+            "environments": environments,
             "merged_from": [str(p) for p in shard_paths],
             "merged_num_shards": num_shards,
         },
     )
-    if settings is not None:
-        shutil.copyfile(shard_paths[0].parent / EVAL_SETTINGS_FILE, output.parent / EVAL_SETTINGS_FILE)
+    eval_settings = shard_paths[0].parent / EVAL_SETTINGS_FILE
+    if eval_settings.exists() and eval_settings.resolve() != (output.parent / EVAL_SETTINGS_FILE).resolve():
+        # written from the same RunSettings as the manifest whose fingerprints just matched
+        shutil.copyfile(eval_settings, output.parent / EVAL_SETTINGS_FILE)
     logger.info("%s", report.summary())
     return report
 
@@ -338,20 +359,25 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _same_eval_settings(paths: list[Path]) -> dict[str, Any] | None:
-    """An evaluation's settings.json (sampling + model), which must be the same in every shard."""
-    found = [(p, p.parent / EVAL_SETTINGS_FILE) for p in paths if (p.parent / EVAL_SETTINGS_FILE).exists()]
-    if not found:
-        return None
-    first = _read_json(found[0][1])
-    for _, settings in found[1:]:
-        other = _read_json(settings)
-        if other != first:
-            raise ConfigError(
-                f"{settings} differs from {found[0][1]} ({', '.join(differing(first, other))}); "
-                "these are shards of different evaluations; refusing to merge"
-            )
-    return first
+def _environments(paths: list[Path], manifests: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every shard's environments (server, package versions), each once; a warning when they differ.
+
+    Shards of one run may run on different installs (the identity fingerprints matched, so they
+    sampled alike by request); the merge records them all rather than refusing.
+    """
+    found: list[dict[str, Any]] = []
+    for manifest in manifests:
+        for environment in manifest.get("environments") or []:
+            if environment not in found:
+                found.append(environment)
+    if len(found) > 1:
+        logger.warning(
+            "the %d shards ran on %d different environments (server or package versions); all are "
+            "recorded in the merged manifest's 'environments'",
+            len(paths),
+            len(found),
+        )
+    return found
 
 
 def _failed_rows(paths: list[Path], present: set[str]) -> dict[str, dict[str, Any]]:

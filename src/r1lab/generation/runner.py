@@ -16,6 +16,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -26,30 +27,47 @@ from r1lab.generation.client import Engine, make_session
 from r1lab.generation.config import GenerateConfig
 from r1lab.generation.endpoints import Endpoint
 from r1lab.generation.inputs import build_request, open_source, plan_input
+from r1lab.generation.merge import (
+    check_manifest,
+    generate_inputs,
+    manifest_path,
+    run_identity,
+    write_manifest,
+)
 from r1lab.generation.schedule import load_length_prior, prior_order
 from r1lab.generation.server import apply_server_defaults, serve_model
+from r1lab.generation.settings import RunSettings, engine_info
 from r1lab.generation.stats import GenerationStats, ProgressBar, RunMeter
 from r1lab.generation.store import OutputStore
 
 logger = logging.getLogger(__name__)
 
 
-def generate(config: GenerateConfig, rows: Any = None) -> GenerationStats:
+def generate(
+    config: GenerateConfig,
+    rows: Any = None,
+    *,
+    inputs: Mapping[str, Any] | None = None,
+    settings: RunSettings | None = None,
+) -> GenerationStats:
     """Generate ``config.num_generations`` completions for every row and append them to ``config.output``.
 
     ``rows`` (a ``datasets.Dataset`` or a list of dicts) replaces ``config.input``. Rerunning with
-    the same output resumes. Safe to call from inside a running event loop (e.g. Jupyter): the run
-    then gets its own loop in a thread.
+    the same output resumes; a rerun with other sampling settings is refused (``OUT.manifest.json``
+    records the run, see ``generation/merge.py``). A caller that is itself a run (an evaluation)
+    passes its own ``inputs`` (which rows) and ``settings`` (its ``RunSettings``) for that record.
+    Safe to call from inside a running event loop (e.g. Jupyter): the run then gets its own loop in
+    a thread.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(agenerate(config, rows))
+        return asyncio.run(agenerate(config, rows, inputs=inputs, settings=settings))
     result: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            result["stats"] = asyncio.run(agenerate(config, rows))
+            result["stats"] = asyncio.run(agenerate(config, rows, inputs=inputs, settings=settings))
         except BaseException as exc:  # re-raised in the caller's thread
             result["error"] = exc
 
@@ -61,11 +79,21 @@ def generate(config: GenerateConfig, rows: Any = None) -> GenerationStats:
     return result["stats"]
 
 
-async def agenerate(config: GenerateConfig, rows: Any = None) -> GenerationStats:
+async def agenerate(
+    config: GenerateConfig,
+    rows: Any = None,
+    *,
+    inputs: Mapping[str, Any] | None = None,
+    settings: RunSettings | None = None,
+) -> GenerationStats:
     """The async form of ``generate``."""
     config = copy.copy(config)  # the run fills in base_urls/model; the caller's config stays as given
     if not config.base_urls and not config.serve_model:
         raise ConfigError("no server: give --base-url URL (repeatable) or --serve-model DIR")
+    settings = settings or RunSettings.from_config(config, num_samples=config.num_generations)
+    inputs = dict(inputs) if inputs is not None else generate_inputs(config)
+    # the one resume guard, before the output is opened: another run's rows are never appended to
+    check_manifest(config.output, run_identity(inputs, settings, config.num_shards), config.shard_index)
     source_rows, source = open_source(config, rows)
     output_existed = config.output_path.exists()
     store = OutputStore(config.output_path, config.failed_path)
@@ -96,7 +124,12 @@ async def agenerate(config: GenerateConfig, rows: Any = None) -> GenerationStats
                     config.model = config.model or server.model
                 apply_server_defaults(config, server)
                 stats.max_concurrent = config.max_concurrent
+                if not settings.server:
+                    settings = settings.with_server(engine_info(server, config.base_urls[0]))
+                write_manifest(config.output, inputs, settings, config.shard_index, config.num_shards)
                 await _run_window(config, plan, store, meter, stats)
+        elif not manifest_path(config.output).exists():  # nothing left to do: record the run once
+            write_manifest(config.output, inputs, settings, config.shard_index, config.num_shards)
     finally:
         store.close()
         if meter.started or (plan is not None and not plan.selected):
