@@ -3,21 +3,38 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-TORCH_VERSION ?= 2.13.0
+# The exact versions the test suite last passed with (`make lock` refreshes them; README: "The lock").
+LOCK := requirements/lock.txt
+# torch's CPU release comes from the lock: a bare `torch` requirement would pull a multi-GB CUDA build.
+TORCH_VERSION ?= $(shell sed -n 's/^torch==//p' $(LOCK))
+LOCK_VENV ?= /tmp/r1lab-lock-venv
 PYTEST_ARGS ?=
 
-.PHONY: install test test-all demo demo-smollm2 lint bench clean smollm2
+.PHONY: install test test-all demo demo-smollm2 lint bench docs-numbers lock clean smollm2
 
 install: $(STAMP)
 
-# Re-run only when the dependency list changes: `make install` is quick when up to date.
-$(STAMP): pyproject.toml
+# Re-run only when the dependency list or the lock changes: `make install` is quick when up to date.
+# -c installs the locked versions and moves an environment that has others back to them.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
-	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,serve]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) "torch==$(TORCH_VERSION)"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev,serve]"
 	touch $(STAMP)
+
+# Refresh the lock to the newest versions pyproject.toml's ranges allow, in a throwaway venv, and print
+# what changed. torch stays at TORCH_VERSION (the lock's): move it with `make lock TORCH_VERSION=x.y.z`.
+# Then `make test` (it re-installs from the new lock) and commit the lock only when the suite passes.
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet "torch==$(TORCH_VERSION)"
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e ".[dev,serve]"
+	$(LOCK_VENV)/bin/python -m pip freeze --exclude-editable > $(LOCK_VENV)/freeze.txt
+	$(LOCK_VENV)/bin/python requirements/refresh_lock.py $(LOCK_VENV)/freeze.txt
+	rm -rf $(LOCK_VENV)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -10,8 +10,11 @@ Only ``importlib.metadata`` is read here: no torch or transformers import, so th
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import re
+import sys
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 
@@ -92,3 +95,47 @@ def warn_if_untested() -> bool:
         ", ".join(problems),
     )
     return True
+
+
+def lock_mismatches(lock_text: str) -> list[str]:
+    """'name installed (locked: X)' for every ``name==X`` line of a lock that the environment does not match.
+
+    CI runs this after ``make install`` (``python -m r1lab.versions --check-lock requirements/lock.txt``), so a
+    machine that kept other versions fails loudly instead of passing on a stack nobody locked.
+    """
+    problems = []
+    for raw in lock_text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if "==" not in line:
+            continue
+        name, want = (part.strip() for part in line.split("==", 1))
+        have = _installed(re.sub(r"[-_.]+", "-", name).lower())
+        if have is None:
+            problems.append(f"{name} missing (locked: {want})")
+        elif _release(have) != _release(want):
+            problems.append(f"{name} {have} (locked: {want})")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m r1lab.versions", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check-lock", metavar="LOCK", help="exit 1 unless every pin of this lock is installed"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logger.info("%s", json.dumps(core_versions()))
+    if args.check_lock:
+        with open(args.check_lock, encoding="utf-8") as handle:
+            problems = lock_mismatches(handle.read())
+        if problems:
+            logger.error(
+                "%s: the environment differs from the lock: %s", args.check_lock, ", ".join(problems)
+            )
+            return 1
+        logger.info("%s: every pin installed", args.check_lock)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

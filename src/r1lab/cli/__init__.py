@@ -15,8 +15,12 @@ import sys
 from r1lab import __version__
 from r1lab.errors import R1labError
 from r1lab.logging_utils import setup_logging
+from r1lab.versions import warn_if_untested
 
 logger = logging.getLogger("r1lab")
+
+#: Subcommands that produce numbers: they warn once at start-up when a core package differs from the lock.
+RUN_COMMANDS = frozenset({"generate", "evaluate", "grade", "sft", "grpo", "demo", "serve"})
 
 #: Subcommand modules, in the order ``--help`` lists them: the pipeline's order.
 COMMAND_MODULES = [
@@ -63,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.overrides = extra
     setup_logging(-1 if args.quiet else args.verbose)
+    if args.command in RUN_COMMANDS:
+        warn_if_untested()
     try:
         result = args.func(args)
     except R1labError as exc:
