@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from r1lab.errors import ConfigError
+from r1lab.generation.server import CPU_CONCURRENCY, REMOTE_CONCURRENCY
 
 
 @dataclass
@@ -60,7 +61,8 @@ class RequestOptions:
         metadata={
             "help": "requests in flight at once, over all servers (the sliding window); 'auto' adapts "
             "it to the server's KV cache (Prometheus /metrics) or, without metrics, to throughput; "
-            "default: picked for the server (16 for a CPU model served by r1lab, 64 for --base-url servers)"
+            f"default: picked for the server ({CPU_CONCURRENCY} for a CPU model served by r1lab, "
+            f"{REMOTE_CONCURRENCY} for --base-url servers)"
         },
     )
     timeout: float = field(
