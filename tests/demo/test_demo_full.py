@@ -1,12 +1,18 @@
-"""The full demo's claim, checked: GRPO lifts held-out accuracy over the cold start by a clear margin.
+"""The full demo's claims, checked: the numbers docs/demo.md states, and the lift they show.
 
-Slow (about six and a half minutes on two free cores): the full preset end to end, with its
-defaults. The thresholds are the issue's words, not this machine's numbers: a lift beyond two
-standard errors, GRPO choosing the worked style it was never told about, and a student that learnt
-from the GRPO model's traces ahead of the cold start.
+Slow (about seven minutes on two free cores): the full preset end to end, with its defaults.
+
+A lift alone is not enough: a fresh machine once ran the demo with a server that sampled every
+request at temperature 1.0 instead of 0.6 and printed "GRPO lifted held-out pass@1 from 14.2% to
+28.2%" while docs/demo.md says 29.8-47.0% -> 70.8-78.5%. So the test holds the run to the numbers
+the docs measured (each run's value ± 3 of its standard errors, over all measured runs), and to the
+demo's own guard: the GRPO model's served pass@1 agrees with in-process sampling, and that guard
+does flag sampling at the wrong temperature.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -14,11 +20,35 @@ from r1lab.demo import make_config, run_demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
+#: docs/demo.md, "Measured results", full preset (seed 0, seed 0 rerun, seed 1): (pass@1 %, s.e. %).
+DOCS_GRPO = ((70.8, 2.8), (74.8, 2.9), (78.5, 2.8))
+DOCS_STUDENT = ((80.5, 3.2), (97.5, 1.2), (96.2, 1.8))
+DOCS_COLD_START = ((29.8, 2.6), (42.2, 2.5), (47.0, 3.0))
 
-def test_grpo_lifts_held_out_accuracy_and_the_student_learns_from_it(tmp_path):
-    results = run_demo(make_config({"output_dir": str(tmp_path / "demo")}))
+
+def spread(measured: tuple[tuple[float, float], ...]) -> tuple[float, float]:
+    """The run-to-run spread the docs measured, as fractions: lowest - 3 s.e. to highest + 3 s.e."""
+    low = min(value - 3 * se for value, se in measured)
+    high = max(value + 3 * se for value, se in measured)
+    return max(low, 0.0) / 100, min(high, 100.0) / 100
+
+
+def test_the_full_demo_reproduces_the_documented_numbers(tmp_path):
+    out = tmp_path / "demo"
+    config = make_config({"output_dir": str(out)})
+    results = run_demo(config)
     cold, grpo, student = (results["models"][name] for name in ("cold_start", "grpo", "student"))
 
+    # the numbers docs/demo.md claims, within the spread measured there
+    for name, numbers, documented in (
+        ("GRPO", grpo, DOCS_GRPO),
+        ("student", student, DOCS_STUDENT),
+        ("cold start", cold, DOCS_COLD_START),
+    ):
+        low, high = spread(documented)
+        assert low <= numbers["pass@1"] <= high, (name, numbers["pass@1"], (low, high), results["headline"])
+
+    # the lift, beyond two standard errors
     noise = (cold["pass@1_stderr"] ** 2 + grpo["pass@1_stderr"] ** 2) ** 0.5
     assert results["grpo_lift"] == pytest.approx(grpo["pass@1"] - cold["pass@1"])
     assert results["grpo_lift"] > 2 * noise, (cold, grpo)
@@ -29,3 +59,31 @@ def test_grpo_lifts_held_out_accuracy_and_the_student_learns_from_it(tmp_path):
     # distillation: a fresh model trained only on the GRPO model's correct traces beats the cold start
     assert student["pass@1"] > cold["pass@1"]
     assert results["distill"]["kept"] > 0
+
+    # the demo's own guard ran and agreed, and the report and results record it
+    check = results["sampling_check"]
+    assert check["agree"] and check["problems"] == config.check_problems, check
+    assert check["served_pass_at_1"] == pytest.approx(_served_subset(out, config.check_problems), abs=1e-9)
+    assert "Served against in-process sampling" in (out / "report.md").read_text()
+    assert results["environment"]["versions"]["transformers"]
+
+    # ... and the guard catches exactly the failure it is for: sampling at temperature 1.0, not 0.6
+    from r1lab.demo.sampling import check_served_sampling
+    from r1lab.demo.stages import Paths
+    from r1lab.errors import R1labError
+
+    hot = make_config({"output_dir": str(out), "temperature": 1.0})  # in-process at 1.0, served at 0.6
+    with pytest.raises(R1labError, match=r"disagrees with in-process sampling.*s\.e\."):
+        check_served_sampling(hot, Paths(out))
+
+
+def _served_subset(out, count: int) -> float:
+    """The GRPO model's served pass@1 over the first ``count`` test problems, read from its details."""
+    ids = [json.loads(line)["id"] for line in (out / "data" / "test.jsonl").read_text().splitlines()][:count]
+    rows = {
+        row["id"]: row["correct"]
+        for row in map(
+            json.loads, (out / "evaluate" / "grpo" / "test" / "details.jsonl").read_text().splitlines()
+        )
+    }
+    return sum(sum(rows[i]) / len(rows[i]) for i in ids) / len(ids)

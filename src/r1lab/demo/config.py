@@ -174,6 +174,15 @@ class DemoConfig:
         default=4,
         metadata={"help": "samples per test problem: pass@1 is their mean, cons@n their majority vote"},
     )
+    check_problems: int = field(
+        default=50,
+        metadata={
+            "help": "served-sampling check: the GRPO model also answers this many test problems in-process "
+            "(model.generate, same prompt, temperature and top-p, a fixed seed); the demo fails when served "
+            "and in-process pass@1 differ by more than 3 standard errors (a server ignoring the sampling "
+            "settings); 0: off"
+        },
+    )
     temperature: float = field(
         default=0.6,
         metadata={
@@ -259,6 +268,10 @@ class DemoConfig:
                 f"grpo_batch_size ({self.grpo_batch_size}) must be a multiple of num_generations "
                 f"({self.num_generations})"
             )
+        if self.check_problems < 0:
+            raise ConfigError(
+                f"check_problems: 0 (off) or a number of test problems, got {self.check_problems}"
+            )
         if self.select_samples < 0 or self.select_samples == 1:
             raise ConfigError(
                 f"select_samples: 0 (off) or at least 2 samples per prompt to see a pass rate, got {self.select_samples}"
@@ -287,6 +300,7 @@ QUICK_PRESET: dict[str, Any] = {
     "distill_samples": 2,
     "student_steps": 20,
     "eval_samples": 2,
+    "check_problems": 20,
     "num_traces": 3,
 }
 
@@ -320,6 +334,7 @@ SMOLLM2_PRESET: dict[str, Any] = {
     "sft_learning_rate": 1e-5,
     "sft_batch_size": 4,
     "eval_samples": 4,
+    "check_problems": 20,  # in-process sampling of a 135M model: ~1 minute for 20 x 4 answers
     "max_concurrent": 8,
     "cache_memory_fraction": 0.05,
     "num_traces": 3,
@@ -366,7 +381,7 @@ def stage_fingerprint(config: DemoConfig, stage: str) -> dict[str, Any]:
         "grpo_overrides",
     )
     distill = ("distill_problems", "distill_samples", "student_steps", "temperature", "top_p")
-    evaluate = ("eval_samples", "temperature", "top_p", "max_completion_length")
+    evaluate = ("eval_samples", "check_problems", "temperature", "top_p", "max_completion_length")
     depends = {
         "data": task,
         "cold_start": task + model + cold,

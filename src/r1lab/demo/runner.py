@@ -141,7 +141,9 @@ def _start(paths: S.Paths) -> str:
 
 def _closing_lines(results: dict[str, Any], total: float) -> str:
     headline = results.get("headline", "")
-    return f"\n{headline}\ntotal wall time {format_seconds(total)} (this run; see report for every stage)"
+    check = results.get("sampling_check")
+    checked = f"\nserved vs in-process (GRPO model): {check['text']}" if check else ""
+    return f"\n{headline}{checked}\ntotal wall time {format_seconds(total)} (this run; see report for every stage)"
 
 
 def _shutdown_grading_pool() -> None:

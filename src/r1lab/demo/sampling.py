@@ -39,24 +39,25 @@ def _server_options(config: DemoConfig) -> dict[str, Any]:
 def _sample(config: DemoConfig, model: Path, rows: list[dict[str, Any]], output: Path, samples: int):
     """Serve ``model`` and sample ``samples`` answers per row into ``output`` (resumes rows already written)."""
     from r1lab.generation import GenerateConfig, generate, serve_model
+    from r1lab.generation.settings import RunSettings
 
     with serve_model(model, **_server_options(config)) as server:
-        return generate(
-            GenerateConfig(
-                output=str(output),
-                base_urls=[server.base_url],
-                model=server.model,
-                prompt_template=config.prompt_template,
-                system_prompt=config.system_prompt,
-                num_generations=samples,
-                temperature=config.temperature,
-                top_p=config.top_p,
-                max_tokens=config.max_completion_length,
-                max_concurrent=config.max_concurrent,
-                progress=False,
-            ),
-            rows=rows,
+        run = GenerateConfig(
+            output=str(output),
+            base_urls=[server.base_url],
+            model=server.model,
+            prompt_template=config.prompt_template,
+            system_prompt=config.system_prompt,
+            num_generations=samples,
+            temperature=config.temperature,
+            top_p=config.top_p,
+            max_tokens=config.max_completion_length,
+            max_concurrent=config.max_concurrent,
+            progress=False,
         )
+        # the record names the server the demo started (a probe would only see "external")
+        settings = RunSettings.from_config(run, num_samples=samples, server=server.engine_info())
+        return generate(run, rows=rows, settings=settings)
 
 
 # --------------------------------------------------------------------------- prompt selection
@@ -201,7 +202,8 @@ def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) ->
         # The demo starts the server itself (evaluate's --serve-model would too) to set its KV-cache share.
         with serve_model(paths.model(name), **_server_options(config)) as server:
             results = evaluate(
-                EvalConfig(
+                server=server,
+                config=EvalConfig(
                     benchmarks=[str(paths.test)],
                     output_dir=str(paths.eval_dir(name)),
                     base_urls=[server.base_url],
@@ -214,11 +216,59 @@ def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) ->
                     system_prompt=config.system_prompt,
                     max_concurrent=config.max_concurrent,
                     progress=False,
-                )
+                ),
             )
         metrics = results[0]["metrics"]
         out[name] = {"pass@1": metrics.get("pass@1"), "results": str(paths.eval_results(name))}
     out["line"] = (
         f"{len(models)} models × {num_test} problems × {config.eval_samples} samples through transformers serve"
     )
+    if config.check_problems:
+        report_progress(None)
+        check = check_served_sampling(config, paths)
+        out["sampling_check"] = check.to_dict()
+        out["line"] += (
+            f" · GRPO served {_pct(check.served_pass_at_1)} vs in-process {_pct(check.in_process_pass_at_1)}"
+            f" on {check.problems} problems"
+        )
     return out
+
+
+def check_served_sampling(config: DemoConfig, paths: Paths):
+    """The demo's guard on its own headline: the GRPO model's served pass@1 against in-process sampling.
+
+    The first ``check_problems`` test problems are answered again by ``model.generate`` in this
+    process at the same temperature and top-p with the run's seed, graded the same way, and
+    compared problem by problem with the served samples (``r1lab.evaluation.inprocess``). A server
+    that ignores a request's sampling settings (transformers 5.25 sampled everything at the model
+    config's temperature 1.0: GRPO at 28% instead of ~75%) fails the stage with the comparison;
+    ``evaluate/sampling_check.json`` keeps it either way.
+    """
+    from r1lab.data.io import write_json
+    from r1lab.errors import R1labError
+    from r1lab.evaluation.inprocess import compare_served, grade_samples, sample_in_process
+
+    problems = _problems(paths.test, config.check_problems)
+    served = {str(row["id"]): row["correct"] for row in read_jsonl(paths.eval_details("grpo"))}
+    rows = sample_in_process(
+        paths.grpo,
+        problems,
+        num_samples=config.eval_samples,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        max_tokens=config.max_completion_length,
+        prompt_template=config.prompt_template,
+        system_prompt=config.system_prompt,
+        seed=config.seed,
+    )
+    write_jsonl(paths.stage_dir("evaluate") / "in_process_generations.jsonl", rows)
+    check = compare_served(served, grade_samples(rows, {str(p["id"]): str(p["answer"]) for p in problems}))
+    write_json(paths.stage_dir("evaluate") / "sampling_check.json", check.to_dict())
+    logger.info("GRPO model: %s", check.describe())
+    if not check.agree:
+        raise R1labError(
+            f"the served evaluation disagrees with in-process sampling of the GRPO model: {check.describe()}. "
+            f"The server did not sample at temperature {config.temperature:g}, top-p {config.top_p:g} as "
+            "requested (or served another model); the numbers of this run are not the model's"
+        )
+    return check

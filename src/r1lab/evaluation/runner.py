@@ -51,9 +51,11 @@ BREAKDOWN_COLUMNS = ("subject", "level")
 
 
 @contextlib.contextmanager
-def _endpoint(config: EvalConfig) -> Iterator[tuple[list[str], str | None, str, dict[str, str]]]:
+def _endpoint(
+    config: EvalConfig, local: Any = None
+) -> Iterator[tuple[list[str], str | None, str, dict[str, str]]]:
     """(base_urls, model name for requests, endpoint label, server kind and version): a served
-    local model or the given URLs."""
+    local model or the given URLs (``local``: the ``LocalServer`` a caller started behind them)."""
     from r1lab.generation.settings import engine_info
 
     if config.serve_model:
@@ -65,12 +67,15 @@ def _endpoint(config: EvalConfig) -> Iterator[tuple[list[str], str | None, str, 
             info = engine_info(server)
             yield [server.base_url], server.model, f"transformers serve {config.serve_model}", info
     else:
-        info = engine_info(None, config.base_urls[0]) if config.base_urls else {}
+        info = engine_info(local, config.base_urls[0] if config.base_urls else None)
         yield list(config.base_urls), config.model, ", ".join(config.base_urls), info
 
 
-def evaluate(config: EvalConfig) -> list[dict[str, Any]]:
+def evaluate(config: EvalConfig, *, server: Any = None) -> list[dict[str, Any]]:
     """Evaluate every benchmark of ``config``; returns the results.json objects, in order.
+
+    ``server``: the ``LocalServer`` behind ``config.base_urls`` when the caller started one (the
+    demo does), so the record names it; other servers are probed.
 
     With ``config.compare`` the comparison with published scores is also written to
     ``OUTPUT_DIR/compare.md`` (the CLI prints it).
@@ -78,11 +83,11 @@ def evaluate(config: EvalConfig) -> list[dict[str, Any]]:
     config = copy.copy(config)  # the served model's picked concurrency must not leak into the caller's config
     check_resumes(config)  # every benchmark, before a model is served
     results = []
-    with _endpoint(config) as (base_urls, model, endpoint, server):
+    with _endpoint(config, server) as (base_urls, model, endpoint, engine):
         for benchmark in config.benchmarks:
             results.append(
                 evaluate_benchmark(
-                    config, benchmark, base_urls=base_urls, model=model, endpoint=endpoint, server=server
+                    config, benchmark, base_urls=base_urls, model=model, endpoint=endpoint, server=engine
                 )
             )
     if config.compare:

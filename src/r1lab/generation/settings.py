@@ -142,23 +142,13 @@ def check_resume(before: Mapping[str, Any], now: Mapping[str, Any], where: str) 
 
 
 def engine_info(server: Any = None, base_url: str | None = None) -> dict[str, str]:
-    """The server kind and version: a ``LocalServer``'s own account, else a probe of ``base_url``.
+    """The server kind, mode and version: a ``LocalServer``'s own account, else a probe of ``base_url``
+    (``generation.server.probe_engine_info``: best effort, never raises)."""
+    from r1lab.generation.server import probe_engine_info
 
-    Never fails a run: a server that does not say what it is is recorded as ``unknown``.
-    """
-    from r1lab.generation import server as served
-
-    try:
-        if server is not None and hasattr(server, "engine_info"):
-            return dict(server.engine_info())
-        if server is not None:  # a server module without engine_info yet: r1lab starts transformers serve
-            return {"kind": "transformers serve", "version": str(core_versions().get("transformers"))}
-        probe = getattr(served, "probe_engine_info", None)
-        if base_url and probe is not None:
-            return dict(probe(base_url))
-    except Exception as exc:  # the record is informative; a probe must not stop the run
-        logger.debug("could not tell the server's kind and version: %s", exc)
-    return {"kind": "unknown", **({"base_url": base_url} if base_url else {})}
+    if server is not None:
+        return dict(server.engine_info())
+    return dict(probe_engine_info(base_url)) if base_url else {}
 
 
 @functools.lru_cache(maxsize=1)

@@ -209,8 +209,19 @@ def build_results(
         "grpo_lift": lift,
         "grpo": {**(markers.get("grpo") or {}).get("summary", {}), "curve": grpo_curve(paths)},
         "distill": (markers.get("distill") or {}).get("summary", {}),
+        # served vs in-process pass@1 of the GRPO model (sampling.check_served_sampling)
+        "sampling_check": (markers.get("evaluate") or {}).get("summary", {}).get("sampling_check"),
+        "environment": _environment(paths),
         "headline": headline(models),
     }
+
+
+def _environment(paths: Paths) -> dict[str, Any] | None:
+    """The server and package versions the GRPO model's evaluation recorded (its RunSettings)."""
+    path = paths.eval_results("grpo")
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8")).get("environment")
 
 
 def _machine() -> dict[str, Any]:

@@ -46,6 +46,13 @@ def intro(config: DemoConfig, results: dict[str, Any]) -> str:
     )
 
 
+def check_text(results: dict[str, Any]) -> str:
+    """The served-vs-in-process sentence: the two pass@1 values, their difference and whether they agree."""
+    check = results["sampling_check"]
+    verdict = "they agree" if check.get("agree") else "they DISAGREE: the server did not sample as asked"
+    return f"{check['text']}; {verdict}."
+
+
 def _model_name(config: DemoConfig, results: dict[str, Any]) -> str:
     """The starting model's directory name (a preset's short name like 'smollm2' resolves to it)."""
     return Path(str((results.get("grpo") or {}).get("start_model") or config.model)).name
@@ -157,6 +164,10 @@ def write_report(
         )
     page.heading("Models on the held-out test set")
     page.table(model_headers(results), model_rows(results), numeric_columns=set(range(1, 9)))
+    if results.get("sampling_check"):
+        page.paragraph(
+            f"Served against in-process sampling (GRPO model): {check_text(results)}", css_class="note"
+        )
     if "grpo" in plots:
         page.heading("GRPO training curves")
         page.image(
@@ -238,6 +249,8 @@ def _markdown(config, results, plots, traces, markdown_table, paths: Paths) -> s
         markdown_table(model_headers(results), model_rows(results), numeric_columns=set(range(1, 9))),
         "",
     ]
+    if results.get("sampling_check"):
+        lines += [f"Served against in-process sampling (GRPO model): {check_text(results)}", ""]
     if "grpo" in plots:
         lines += ["## GRPO training curves", "", f"![GRPO curves]({results['plots']['grpo']})", ""]
     signal = signal_rows(results)
