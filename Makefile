@@ -58,11 +58,16 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-# Each script prints ratios measured side by side in one run; see docs/benchmarks.md.
-# engine_sim.py is the simulated inference engine the others start, not a benchmark.
+# Each script prints ratios measured side by side in one run and writes them to bench/results/NAME.json
+# (bench/record.py); see docs/benchmarks.md. Not benchmarks: engine_sim.py (the simulated inference
+# engine the others start), record.py and docs_numbers.py.
 bench: install
-	for script in bench/*.py; do [ "$$script" = bench/engine_sim.py ] && continue; \
+	for script in bench/*.py; do case "$$script" in bench/engine_sim.py|bench/record.py|bench/docs_numbers.py) continue;; esac; \
 		echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Re-render the measured tables of README.md and docs/*.md from bench/results/*.json (after a bench run).
+docs-numbers:
+	$(PYTHON) bench/docs_numbers.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
