@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from engine_sim import EngineConfig, SimEngine  # noqa: E402
+from record import table, write_results  # noqa: E402
 
 from generation import KV_SEED, KV_SERVERS, REGIMES, kv_sweep, kv_workload  # noqa: E402
 from r1lab.generation.concurrency import AdaptiveConcurrency, parse_metrics  # noqa: E402
@@ -121,11 +122,13 @@ async def run(config: EngineConfig, n: int, window: int | None = None, target: f
 
 
 def main() -> None:
-    print(
-        "| regime | KV tokens | best fixed (in-process) | "
-        + " | ".join(f"gate at {t:.0%}" for t in TARGETS)
-        + f" | forecast, risk {FORECAST_RISK:.0%} | controller, seeds {SEEDS} |"
+    columns = (
+        ["regime", "KV tokens", "best fixed (in-process)"]
+        + [f"gate at {t:.0%}" for t in TARGETS]
+        + [f"forecast, risk {FORECAST_RISK:.0%}", "controller, seeds " + "; ".join(map(str, SEEDS))]
     )
+    rows = []
+    print("| " + " | ".join(columns) + " |")
     print("|---|---|---|" + "---|" * (len(TARGETS) + 2))
     print("(each cell: makespan / best fixed window's, preemptions / a fixed 256's)")
     for regime, prefill in REGIMES.items():
@@ -146,9 +149,12 @@ def main() -> None:
                     cells = [ratio(asyncio.run(run(config, n, target=t))) for t in TARGETS]
                     cells.append(ratio(asyncio.run(run_forecast(config, n))))
             controller = "; ".join(ratios[s] for s in SEEDS)
+            rows.append([regime, kv_tokens, head, *cells, controller])
             print(
                 f"| {regime} | {kv_tokens} | {head} | " + " | ".join(cells) + f" | {controller} |", flush=True
             )
+    args = {"targets": TARGETS, "forecast_risk": FORECAST_RISK, "seeds": SEEDS, "reading_lag": READING_LAG}
+    write_results("kv_gate_reference", args, {"rows": rows}, tables={"summary": table(columns, rows)})
 
 
 if __name__ == "__main__":
