@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "evaluation"))
+from record import table, write_results  # noqa: E402
 
 FORMS = [
     ["1/2", "0.5", "\\frac{1}{2}", "\\dfrac{1}{2}"],
@@ -48,7 +49,7 @@ def weak_model_answers(problems: int, samples: int, seed: int = 0) -> list[list[
     return out
 
 
-def bench_clustering(problems: int, samples: int) -> None:
+def bench_clustering(problems: int, samples: int) -> dict:
     from r1lab.evaluation.runner import cluster_problems
     from r1lab.grading import cluster_answers
 
@@ -66,9 +67,15 @@ def bench_clustering(problems: int, samples: int) -> None:
     )
     print(f"  sequential {t_seq:6.2f} s   threaded {t_thr:6.2f} s   speed-up x{t_seq / t_thr:.2f}")
     print(f"  same classes: {sequential == threaded}")
+    return {
+        "sequential_s": t_seq,
+        "threaded_s": t_thr,
+        "classes_per_problem": classes,
+        "same": sequential == threaded,
+    }
 
 
-def bench_scoring() -> None:
+def bench_scoring() -> dict:
     from conftest import ReplayServer
     from r1lab.data import load_benchmark
     from r1lab.evaluation import EvalConfig, evaluate
@@ -97,6 +104,7 @@ def bench_scoring() -> None:
         f"  wall {wall:.2f} s = generation {gen:.2f} s + scoring {wall - gen:.2f} s "
         f"({samples / (wall - gen):.0f} samples/s scored, grading {results['grading_s']:.2f} s)"
     )
+    return {"samples": samples, "wall_s": wall, "generation_s": gen, "grading_s": results["grading_s"]}
 
 
 def main() -> None:
@@ -109,8 +117,27 @@ def main() -> None:
     import os
 
     print(f"cores available: {len(os.sched_getaffinity(0))}")
-    bench_clustering(args.problems, args.samples)
-    bench_scoring()
+    clustering = bench_clustering(args.problems, args.samples)
+    scoring = bench_scoring()
+    c, sc = clustering, scoring
+    scored_s = sc["wall_s"] - sc["generation_s"]
+    rows = [
+        [
+            f"cons@n clustering, {args.problems} problems x {args.samples} samples of a weak model "
+            f"({c['classes_per_problem']:.1f} answer classes per problem)",
+            f"sequential {c['sequential_s']:.2f} s, threaded (16 problems at once over the shared grading pool) "
+            f"{c['threaded_s']:.2f} s: **x{c['sequential_s'] / c['threaded_s']:.1f}**, "
+            + ("identical classes" if c["same"] else "**different classes**"),
+        ],
+        [
+            "scoring after generation, MATH-500 x 4 replayed from a loopback server (grade_many, clustering, "
+            "metrics, files, PNG)",
+            f"{scored_s:.2f} s for {sc['samples']:,} samples (**{sc['samples'] / scored_s:.0f} samples/s**); "
+            f"generation of the same took {sc['generation_s']:.2f} s on loopback",
+        ],
+    ]
+    results = {"clustering": clustering, "scoring": scoring}
+    write_results("evaluation", args, results, tables={"summary": table(["what", "measured"], rows)})
 
 
 if __name__ == "__main__":
