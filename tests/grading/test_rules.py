@@ -225,7 +225,8 @@ TIER_ROWS = [
     ("\\frac{1}{3} is what we get", None, "\\frac{1}{3}", "latex"),
     ("x = 5", None, "x = 5", "latex"),
     ("temperature fell to -5", None, "-5", "number"),
-    ("The total is 35 percent.", None, "35\\%", "number"),
+    ("The total is 35 percent.", None, "35\\%", "sentence"),
+    ("She pays 12 and gets 35 percent back", None, "35\\%", "number"),
     (TRUNCATED_TRACE, "length", None, None),
     (TRUNCATED_TRACE + " \\boxed{7}", "length", "7", "boxed"),
 ]

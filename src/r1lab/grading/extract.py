@@ -12,25 +12,33 @@ answer travels to a grading worker. Tiers, tried in this order; the first that f
 5. ``latex``: the last math environment (``$..$``, ``$$..$$``, ``\\(..\\)``, ``\\[..\\]``, or a
    plain ``\\frac{a}{b}``), with its neighbours joined by "and"/"or"/"," as math-verify reads them;
    a one-line response with no prose is read whole (``35.0\\%``, ``x = 5``).
-6. ``number``: the last number of the final sentence, only for a SHORT response (GSM8K style,
-   at most `SHORT_RESPONSE_CHARS` after ``</think>``); never a number from the body of a long one.
-   Tiers 5 and 6 compete by position: the rightmost wins, as math-verify's equal priorities do.
+6. ``sentence``: the result the final sentence states, at any length: "Therefore, the degree of
+   \\(f(x)\\) is 3.", "Two people accept the position." (`r1lab.grading.sentences`).
+7. ``number``: the last number of the final sentence, only for a SHORT response (GSM8K style,
+   at most `SHORT_RESPONSE_CHARS` of answer section); never a number from the body of a long one.
+   Tiers 5 to 7 compete by position: the rightmost wins, as math-verify's equal priorities do.
 
-Anything after a chat-template token (``<|im_start|>user``, ``<|im_end|>``, ``</s>``) is not part
-of the response, and "I hope it is correct." ends an answer. A response that was cut off
-(``finish_reason == "length"``, or a ``<think>`` never closed) keeps only what it *stated*:
+The response is first split into sections by its format (`r1lab.formats`: ``<think>``, Sky-T1's
+thought/solution blocks, a "**Final Answer**" heading, ToRA's program output, plain): the tiers
+search the answer section first, then the rest; a closed reasoning block never. Anything after a
+chat-template token (``<|im_end|>``, ``<|eot_id|>``, ``</s>``, by name) is not part of the
+response, and "I hope it is correct." ends an answer. A response that was cut off
+(``finish_reason == "length"``, or reasoning never closed) keeps only what it *stated*:
 tiers 1-3. Without one of those it has no answer: a truncated trace whose last number happens
-to equal the gold is not a correct answer.
+to equal the gold is not a correct answer. Empty boxes are no answer, and a response whose every
+box is empty has declined to answer: no unanchored tier (latex, sentence, number) reads it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from r1lab.grading.latex_text import BOX_COMMANDS, boxes, last_boxed, looks_like_math, math_spans
+from r1lab.formats import AUTO, ResponseFormat, chat_bounds, get_format, split_sections
+from r1lab.grading.latex_text import BOX_COMMANDS, boxes, last_boxed, looks_like_math, mask_spans, math_spans
 from r1lab.grading.normalize import normalize_latex, normalize_plain_number
-from r1lab.prompts import THINK_END, THINK_START, split_reasoning
+from r1lab.grading.sentences import sentence_result
 
 #: Longest answer we keep: anything longer is not an answer but a runaway box or line.
 MAX_ANSWER_CHARS = 2000
@@ -38,12 +46,11 @@ MAX_ANSWER_CHARS = 2000
 SHORT_RESPONSE_CHARS = 1000
 #: A one-line response up to this long with no prose is read whole, as math-verify reads a box.
 BARE_LINE_CHARS = 200
-TIERS = ("boxed", "gsm8k", "final_answer", "answer_is", "latex", "number")
+TIERS = ("boxed", "gsm8k", "final_answer", "answer_is", "latex", "sentence", "number")
 #: What a cut-off response must have stated to have an answer at all.
 STATED_TIERS = ("boxed", "gsm8k", "final_answer")
 
 _PART_SEPARATOR = "\x1f"
-_CHAT_TOKEN_RE = re.compile(r"<\|[A-Za-z_][\w.-]{1,40}\|>|<｜[^｜<>\n]{1,40}｜>|</s>")
 _HOPE_RE = re.compile(r"\.?\s*I hope it is correct", re.IGNORECASE)
 _FINAL_ANSWER_RE = re.compile(
     r"\bfinal\s+answer\b(?:\s*\**\s*(?:is\b|:|=|\n))\s*:?\s*\**\s*:?"
@@ -51,6 +58,16 @@ _FINAL_ANSWER_RE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _ANSWER_IS_RE = re.compile(r"\banswer\s+(?:is|would\s+be|should\s+be|=)\s*:?", re.IGNORECASE)
+#: What follows "our answer is" when it judges an answer instead of stating one.
+_JUDGEMENT_RE = re.compile(
+    r"^\W*(?:not\s+)?(?:correct|right|wrong|incorrect|consistent|reasonable|valid|plausible|accurate|"
+    r"confirmed|indeed|likely|unlikely|the\s+same|as\s+follows|below|above|clear|obvious|"
+    r"positive|negative|an?\s+(?:integer|number|fraction|expression))\b",
+    re.IGNORECASE,
+)
+#: Anchors ("answer is") tried from the last back, skipping judgements and restated problems.
+_ANCHORS_TRIED = 3
+_EMPTY_BOX_RE = re.compile(r"^\\(?:boxed|fbox)\s*\{\s*\}$")
 _GSM8K_RE = re.compile(r"####\s*")
 _PLAIN_FRACTION_RE = re.compile(r"-?\\[dt]?frac\{-?\d+(?:[.,]\d+)?\}\{-?\d+(?:[.,]\d+)?\}")
 _JOIN_RE = re.compile(r"^\s*(?:,?\s*and|,?\s*or|,)\s*$", re.IGNORECASE)
@@ -77,57 +94,101 @@ _NUMBER_RE = re.compile(
 
 @dataclass(frozen=True)
 class Extraction:
-    """The answer a response states, and the tier (one of `TIERS`) that found it."""
+    """The answer a response states, the tier (one of `TIERS`) that found it, and where it is."""
 
     answer: str
     tier: str
     #: The separate answers of a multi-part answer (several boxes, "$1$ and $2$"), else ``(answer,)``.
     parts: tuple[str, ...] = ()
+    #: (start, end) of the text the answer was read from, as offsets into the response.
+    span: tuple[int, int] | None = None
+    #: The response format its sections were read in (`r1lab.formats`).
+    format: str | None = None
+
+
+class _Found(NamedTuple):
+    """A tier's find, before cleaning: the raw answer (parts joined by `_PART_SEPARATOR`) and where."""
+
+    raw: str
+    plain: bool
+    tier: str
+    start: int
+    end: int
 
 
 def extract_answer(
-    response: str | None, *, after_think: bool = True, finish_reason: str | None = None
+    response: str | None,
+    *,
+    after_think: bool = True,
+    finish_reason: str | None = None,
+    response_format: str | ResponseFormat | None = AUTO,
+    problem: str | None = None,
 ) -> str | None:
-    """The final answer of a response as a string, or None when it states none.
-
-    With ``after_think`` (the default) a response containing ``</think>`` is searched only after
-    the last ``</think>``, so an answer tried and dropped during reasoning never counts.
-    """
-    found = find_answer(response, after_think=after_think, finish_reason=finish_reason)
+    """The final answer of a response as a string, or None when it states none (see `find_answer`)."""
+    found = find_answer(
+        response,
+        after_think=after_think,
+        finish_reason=finish_reason,
+        response_format=response_format,
+        problem=problem,
+    )
     return found.answer if found else None
 
 
 def find_answer(
-    response: str | None, *, after_think: bool = True, finish_reason: str | None = None
+    response: str | None,
+    *,
+    after_think: bool = True,
+    finish_reason: str | None = None,
+    response_format: str | ResponseFormat | None = AUTO,
+    problem: str | None = None,
 ) -> Extraction | None:
-    """Like `extract_answer`, with the tier that found the answer."""
+    """The answer a response states, with its tier and span; None when it states none.
+
+    ``response_format``: a name from `r1lab.formats.FORMATS` (or an alias), or "auto" (the
+    default) to detect it from the response. With ``after_think`` (the default) a closed reasoning
+    block (``<think>...</think>``, a Sky-T1 thought) is never searched, so an answer tried and
+    dropped while reasoning never counts. ``problem``: the problem text, when known; an "answer
+    is" sentence that only restates it is not the response's conclusion.
+    """
     if not response:
         return None
-    text = strip_chat_tail(response)
-    unclosed = THINK_START in text and THINK_END not in text.rsplit(THINK_START, 1)[1]
-    truncated = finish_reason == "length" or unclosed
-    if unclosed:
-        text = text.replace(THINK_START, " ")
-    elif after_think:
-        text = split_reasoning(text)[1]
-    for tier in STATED_TIERS if truncated else _FINDERS:
-        found = _FINDERS[tier](text)
-        if found is None:
-            continue
-        extraction = _extraction(found[0], found[1], found[2] if len(found) > 2 else tier)
-        if extraction is not None:
-            return extraction
+    fmt = get_format(response_format) if isinstance(response_format, str) else response_format
+    start, end = chat_bounds(response)
+    sections = split_sections(response, fmt, start=start, end=end, skip_reasoning=after_think)
+    truncated = finish_reason == "length" or sections.unclosed
+    regions = ([sections.answer] if sections.answer else []) + list(sections.rest)
+    texts = [response[a:b] for a, b in regions]
+    declined = _declined(texts)
+    if truncated or declined:
+        tiers = [t for t in STATED_TIERS if not (declined and t == "boxed")]
+    else:
+        tiers = list(_FINDERS)
+    for (offset, _), text in zip(regions, texts, strict=True):
+        for tier in tiers:
+            found = _FINDERS[tier](text, problem) if tier in _TAKES_PROBLEM else _FINDERS[tier](text)
+            if found is None:
+                continue
+            extraction = _extraction(found, offset, sections.format)
+            if extraction is not None:
+                return extraction
     return None
 
 
-def _extraction(answer: str, plain: bool, tier: str) -> Extraction | None:
+def _declined(texts: list[str]) -> bool:
+    """Whether the response has boxes and every one is empty (``\\boxed{}``): it states no answer."""
+    found = [box for text in texts for box in boxes(text)]
+    return bool(found) and all(not content.strip() for _, _, content in found)
+
+
+def _extraction(found: _Found, offset: int = 0, fmt: str | None = None) -> Extraction | None:
     """Clean each part of a found answer; the answer is the parts joined (math-verify reads a set)."""
-    parts = [clean_answer(part, plain=plain) for part in answer.split(_PART_SEPARATOR)]
+    parts = [clean_answer(part, plain=found.plain) for part in found.raw.split(_PART_SEPARATOR)]
     parts = list(dict.fromkeys(part for part in parts if part))
     joined = ", ".join(parts)
     if not parts or len(joined) > MAX_ANSWER_CHARS:
         return None
-    return Extraction(joined, tier, tuple(parts))
+    return Extraction(joined, found.tier, tuple(parts), (offset + found.start, offset + found.end), fmt)
 
 
 def gold_answer(gold: object) -> str | None:
@@ -152,36 +213,31 @@ def gold_extraction(gold: object) -> Extraction | None:
         return None
     if any(command in text for command in BOX_COMMANDS):
         group = _final_boxes(text)
-        found = (_join([content for _, _, content in group]), False) if group else _unclosed_box(text)
+        found = _Found(_join([c for _, _, c in group]), False, "gold", 0, 0) if group else _unclosed_box(text)
     elif "####" in text:
         found = _gsm8k(text)
     else:
-        found = (text, False)
-    return _extraction(*found, "gold") if found is not None else None
+        found = _Found(text, False, "gold", 0, len(text))
+    return _extraction(found._replace(tier="gold")) if found is not None else None
 
 
-def _unclosed_box(text: str) -> tuple[str, bool] | None:
+def _unclosed_box(text: str) -> _Found | None:
     """A gold whose box never closes (a cut reference): the rest of it, as math-verify reads it."""
     start = max(text.rfind(command + "{") for command in BOX_COMMANDS)
     if start < 0:
         return None
     rest = text[text.index("{", start) + 1 :].strip().rstrip("$").strip()
-    return (rest, False) if rest else None
+    return _Found(rest, False, "gold", start, len(text)) if rest else None
 
 
 def strip_chat_tail(text: str) -> str:
-    """The response without chat-template tokens: leading ones dropped, everything from the next one cut."""
-    while True:
-        match = _CHAT_TOKEN_RE.search(text)
-        if match is None:
-            return text
-        if text[: match.start()].strip():
-            return text[: match.start()]
-        text = text[match.end() :]
+    """The response without chat-template tokens (named in `r1lab.formats.CHAT_TOKENS`)."""
+    start, end = chat_bounds(text)
+    return text[start:end]
 
 
 # ----------------------------------------------------------------------------- tiers
-def _boxed(text: str) -> tuple[str, bool] | None:
+def _boxed(text: str) -> _Found | None:
     group = _final_boxes(text)
     if not group:
         return None
@@ -190,15 +246,15 @@ def _boxed(text: str) -> tuple[str, bool] | None:
         # "... \boxed{255} ... Final Answer: The final answer is $10,455$.": the last statement wins,
         # if it states math ("this is the final answer: we are done" does not replace a box)
         stated = _final_answer(text)
-        if stated is not None and re.search(r"[\d\\]", stated[0]):
+        if stated is not None and re.search(r"[\d\\]", stated.raw):
             return None
-    return _join([content for _, _, content in group]), False
+    return _Found(_join([content for _, _, content in group]), False, "boxed", group[0][0], group[-1][1])
 
 
 def _final_boxes(text: str) -> list[tuple[int, int, str]]:
-    """The boxes of the final statement: the last box and those before it joined by separators only,
-    or sharing its display-math environment (``$$\boxed{a} \text{ and } \boxed{b}$$``)."""
-    found = boxes(text)
+    """The boxes of the final statement: the last non-empty box and those before it joined by
+    separators only, or sharing its display-math environment (``$$\boxed{a} \text{ and } \boxed{b}$$``)."""
+    found = [box for box in boxes(text) if box[2].strip()]
     if not found:
         return []
     last = found[-1]
@@ -214,34 +270,67 @@ def _final_boxes(text: str) -> list[tuple[int, int, str]]:
     return group
 
 
-def _gsm8k(text: str) -> tuple[str, bool] | None:
+def _gsm8k(text: str) -> _Found | None:
     last = _last_match(_GSM8K_RE, text)
     if last is None:
         return None
-    return text[last.end() :].split("\n", 1)[0].strip(), True
+    line = text[last.end() :].split("\n", 1)[0]
+    return _Found(line.strip(), True, "gsm8k", last.start(), last.end() + len(line))
 
 
-def _final_answer(text: str) -> tuple[str, bool] | None:
-    last = _last_match(_FINAL_ANSWER_RE, text)
-    return None if last is None else _answer_span(text[last.end() :])
+def _final_answer(text: str, problem: str | None = None) -> _Found | None:
+    return _anchored(_FINAL_ANSWER_RE, text, "final_answer", problem)
 
 
-def _answer_is(text: str) -> tuple[str, bool] | None:
-    last = _last_match(_ANSWER_IS_RE, text)
-    return None if last is None else _answer_span(text[last.end() :])
+def _answer_is(text: str, problem: str | None = None) -> _Found | None:
+    found = _anchored(_ANSWER_IS_RE, text, "answer_is", problem)
+    if found is None:
+        return None
+    later = sentence_result(text)
+    if later is not None and later[1] >= _sentence_end(text, found.end):
+        # "... so the answer is 5. [more checking] Therefore, the total is 7.": the conclusion
+        return _Found(later[0], True, "sentence", later[1], later[2])
+    return found
 
 
-def _answer_span(rest: str) -> tuple[str, bool] | None:
-    """The answer opening ``rest``: a math span, else the final token sequence of the sentence."""
-    rest = rest.lstrip(" \t*:")
-    if rest.startswith("\n"):
-        rest = rest.lstrip()
-    rest = _HOPE_RE.split(rest, 1)[0]
-    spans = math_spans(rest[: MAX_ANSWER_CHARS * 2])
+def _anchored(pattern: re.Pattern[str], text: str, tier: str, problem: str | None) -> _Found | None:
+    """The answer after the last anchor that states one: not a judgement ("our answer is correct"),
+    not a sentence of the problem restated."""
+    for match in list(pattern.finditer(text))[-_ANCHORS_TRIED:][::-1]:
+        found = _answer_span(text, match.end())
+        if found is None or _JUDGEMENT_RE.match(text[match.end() : match.end() + 40]):
+            continue
+        if problem and _restates(text, match.start(), found.end, problem):
+            continue
+        return _Found(found.raw, found.plain, tier, match.start(), found.end)
+    return None
+
+
+def _restates(text: str, anchor: int, end: int, problem: str) -> bool:
+    """Whether the sentence holding ``text[anchor:end]`` is copied from the problem."""
+    start = max(text.rfind(".", 0, anchor), text.rfind("\n", 0, anchor)) + 1
+    sentence = " ".join(text[start:end].split())
+    return len(sentence) >= 12 and sentence in " ".join(problem.split())
+
+
+def _sentence_end(text: str, position: int) -> int:
+    match = _SENTENCE_END_RE.search(text, position)
+    return match.end() if match else len(text)
+
+
+def _answer_span(text: str, position: int) -> _Found | None:
+    """The answer opening ``text[position:]``: a math span, else the final token sequence of the sentence."""
+    rest = text[position : position + MAX_ANSWER_CHARS * 2]
+    stripped = rest.lstrip(" \t*:")
+    if stripped.startswith("\n"):
+        stripped = stripped.lstrip()
+    base = position + len(rest) - len(stripped)
+    rest = _HOPE_RE.split(stripped, 1)[0]
+    spans = math_spans(rest)
     if spans and spans[0][0] == 0:  # "$\frac{3}{4}$. I hope ...": the span itself
-        return _joined_spans(rest, spans, 0)
+        return _shift(_joined_spans(rest, spans, 0), base)
     sentence = _sentence(rest, spans)
-    masked = _mask(sentence, spans)
+    masked = mask_spans(sentence, spans)
     lead = _LEADING_MATH_RE.match(masked)
     if lead and re.search(r"\d", lead.group(0)) and "\x00" not in lead.group(0):
         # "12,000,023", "5 because it is the only even prime", "4:30 p.m.": what opens the sentence;
@@ -254,34 +343,34 @@ def _answer_span(rest: str) -> tuple[str, bool] | None:
                 break
             parts.append(sentence[joiner.end() : joiner.end() + more.end()])
             position = joiner.end() + more.end()
-        return _join([part.strip().rstrip(".,;:") for part in parts]), True
+        return _Found(_join([part.strip().rstrip(".,;:") for part in parts]), True, "", base, base + position)
     verbs = list(_VERB_RE.finditer(masked))
     start = verbs[-1].end() if verbs else 0
-    tail = sentence[start:].strip()
     inner = [s for s in spans if s[0] >= start and s[1] <= len(sentence)]
     if inner:  # "the integer $34$": the math, not the words around it
-        return _joined_spans(sentence, inner, len(inner) - 1)
-    tail = tail.strip().strip("*").strip()
+        return _shift(_joined_spans(sentence, inner, len(inner) - 1), base)
+    tail = sentence[start:].strip().strip("*").strip()
+    tail_start = base + sentence.find(tail, start) if tail else base
     if tail and not looks_like_math(tail) and len(tail) <= SHORT_RESPONSE_CHARS:
-        # "Jane started growing Sphere 3 hours ago", "34 apples": the number, not the words
+        # "Jane started growing Sphere 3 hours ago", "34 apples", "nine": the number, not the words
         number = _last_number(tail)
         if number is not None:
-            return number, True
-    return (tail, True) if tail else None
+            return _Found(number[0], True, "", tail_start + number[1], tail_start + number[2])
+        spoken = sentence_result(f"is {tail}.")
+        if spoken is not None:
+            return _Found(spoken[0], True, "", tail_start + spoken[1] - 3, tail_start + spoken[2] - 3)
+    return _Found(tail, True, "", tail_start, tail_start + len(tail)) if tail else None
 
 
-def _bare(text: str) -> tuple[str, bool, str] | None:
-    """Bare math: the last math environment; in a short response, the last number of the final
-    sentence when it comes after that environment (math-verify gives both the same priority and
-    reads the rightmost: "costs $2. She pays 9 * 2 = 18" is 18)."""
-    latex = _latex(text)
-    number = _number(text)
-    if number is not None and (latex is None or text.rfind(number[0].replace("\\%", "")) >= latex[2]):
-        return number[0], True, "number"
-    return None if latex is None else (latex[0], latex[1], "latex")
+def _bare(text: str) -> _Found | None:
+    """Bare math: the last math environment, the result the final sentence states, or (in a short
+    response) the last number of the final sentence; the rightmost wins, as math-verify gives them
+    the same priority ("costs $2. She pays 9 * 2 = 18" is 18)."""
+    candidates = [found for found in (_latex(text), _sentence_tier(text), _number(text)) if found is not None]
+    return max(candidates, key=lambda found: found.end) if candidates else None
 
 
-def _latex(text: str) -> tuple[str, bool, int] | None:
+def _latex(text: str) -> _Found | None:
     spans = math_spans(text)
     fractions = [
         (m.start(), m.end(), m.start(), m.end())
@@ -293,30 +382,37 @@ def _latex(text: str) -> tuple[str, bool, int] | None:
         line = text.strip()
         unclosed_box = any(command in line for command in BOX_COMMANDS)
         if len(line) <= BARE_LINE_CHARS and "\n" not in line and not unclosed_box and looks_like_math(line):
-            return line, True, len(text)  # the whole (one-line) response is an expression: "35.0\%"
+            # the whole (one-line) response is an expression: "35.0\%"
+            start = text.find(line)
+            return _Found(line, True, "latex", start, start + len(line))
         return None
-    return (*_joined_spans(text, candidates, len(candidates) - 1), candidates[-1][1])
+    return _joined_spans(text, candidates, len(candidates) - 1)._replace(tier="latex")
 
 
-def _number(text: str) -> tuple[str, bool] | None:
+def _sentence_tier(text: str) -> _Found | None:
+    found = sentence_result(text)
+    return None if found is None else _Found(found[0], True, "sentence", found[1], found[2])
+
+
+def _number(text: str) -> _Found | None:
     if len(text) > SHORT_RESPONSE_CHARS:
         return None
     text = text.rstrip()
     sentences = [m.end() for m in _SENTENCE_END_RE.finditer(text) if m.end() < len(text.rstrip(".!? \n"))]
-    final = text[sentences[-1] :] if sentences else text
-    number = _last_number(final)
-    return None if number is None else (number, True)
+    start = sentences[-1] if sentences else 0
+    number = _last_number(text[start:])
+    return None if number is None else _Found(number[0], True, "number", start + number[1], start + number[2])
 
 
-def _last_number(text: str) -> str | None:
-    """The last plain number of ``text`` (with its percent sign), as written."""
+def _last_number(text: str) -> tuple[str, int, int] | None:
+    """The last plain number of ``text`` (with its percent sign), as written, and where it is."""
     last = _last_match(_NUMBER_RE, text)
     if last is None:
         return None
     number = last.group(0).replace(" ", "")
     if _PERCENT_AFTER_RE.match(text[last.end() :]):
         number += "\\%"
-    return number
+    return number, last.start(), last.end()
 
 
 _FINDERS = {
@@ -326,10 +422,11 @@ _FINDERS = {
     "answer_is": _answer_is,
     "bare": _bare,
 }
+_TAKES_PROBLEM = ("final_answer", "answer_is")
 
 
 # ----------------------------------------------------------------------------- helpers
-def _joined_spans(text: str, spans: list[tuple[int, int, int, int]], last: int) -> tuple[str, bool]:
+def _joined_spans(text: str, spans: list[tuple[int, int, int, int]], last: int) -> _Found:
     """Span ``last`` with the spans before it joined by "and"/"or"/"," (math-verify reads them as a set)."""
     group = [spans[last]]
     for span in reversed(spans[:last]):
@@ -342,7 +439,11 @@ def _joined_spans(text: str, spans: list[tuple[int, int, int, int]], last: int) 
         if _PERCENT_AFTER_RE.match(text[end : end + 20]) and "%" not in content:
             content += "\\%"
         contents.append(content)
-    return _join(contents), False
+    return _Found(_join(contents), False, "", group[0][0], group[-1][1])
+
+
+def _shift(found: _Found, offset: int) -> _Found:
+    return found._replace(start=found.start + offset, end=found.end + offset)
 
 
 def _join(contents: list[str]) -> str:
@@ -352,19 +453,9 @@ def _join(contents: list[str]) -> str:
 
 def _sentence(rest: str, spans: list[tuple[int, int, int, int]]) -> str:
     """``rest`` up to the end of its first sentence (a period inside math does not end it)."""
-    masked = _mask(rest, spans)
+    masked = mask_spans(rest, spans)
     end = _SENTENCE_END_RE.search(masked)
     return rest[: end.start()] if end else rest
-
-
-def _mask(text: str, spans: list[tuple[int, int, int, int]]) -> str:
-    if not spans:
-        return text
-    chars = list(text)
-    for start, end, _, _ in spans:
-        for index in range(start, min(end, len(chars))):
-            chars[index] = "\x00"
-    return "".join(chars)
 
 
 def _inside(match: re.Match[str], spans: list[tuple[int, int, int, int]]) -> bool:
@@ -383,6 +474,7 @@ def clean_answer(answer: str, *, plain: bool = False) -> str | None:
 
     ``plain``: the answer was written as plain text, not LaTeX, so ``1,000`` and ``2,74`` are
     numbers as math-verify's expression extraction reads them (inside LaTeX, ``1,2`` is a set).
+    An empty box (``\\boxed{}``) is no answer.
     """
     answer = _HOPE_RE.split(answer, 1)[0].strip().strip("*").strip()
     for opener, closer in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
@@ -392,7 +484,7 @@ def clean_answer(answer: str, *, plain: bool = False) -> str | None:
         answer = answer.rstrip(".").strip()
     if plain:
         answer = normalize_plain_number(answer.lstrip("$") if re.match(r"^\$\d", answer) else answer)
-    if not answer or len(answer) > MAX_ANSWER_CHARS:
+    if not answer or len(answer) > MAX_ANSWER_CHARS or _EMPTY_BOX_RE.match(answer):
         return None
     return normalize_latex(answer) or None
 

@@ -106,3 +106,16 @@ def _matching_braces(text: str) -> dict[int, int]:
             pairs[stack.pop()] = index
         index += 1
     return pairs
+
+
+def mask_spans(text: str, spans: list[tuple[int, int, int, int]]) -> str:
+    """``text`` with every math span replaced by NUL characters (same length: offsets stay valid)."""
+    if not spans:
+        return text
+    pieces, position = [], 0
+    for start, end, _, _ in spans:
+        pieces.append(text[position:start])
+        pieces.append("\x00" * (end - start))
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)

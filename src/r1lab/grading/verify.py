@@ -36,13 +36,18 @@ class Grade:
     """One response graded against one gold answer.
 
     ``correct`` is True only with status "ok". ``extracted`` is the answer found in the response
-    (None when there was none); ``gold`` is the answer read from the gold value.
+    (None when there was none); ``gold`` is the answer read from the gold value. ``tier`` names
+    the extraction tier that found the answer (`r1lab.grading.extract.TIERS`), or "restated" for
+    a candidate that only restates the problem (then the status is no_answer); ``span`` is
+    (start, end) of the text it was read from, as character offsets into the response.
     """
 
     correct: bool
     extracted: str | None
     status: str
     gold: str | None = None
+    tier: str | None = None
+    span: tuple[int, int] | None = None
 
     @property
     def counts(self) -> bool:
