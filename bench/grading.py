@@ -18,6 +18,8 @@ import os
 import statistics
 import time
 
+from record import table, write_results
+
 HOSTILE = [
     "\\boxed{9^{9^{9^{9}}}}",
     "\\boxed{(10^{100000000})!}",
@@ -154,6 +156,54 @@ def main() -> None:
         f"worker restarts: {pool.restarts}"
     )
     pool.close()
+
+    load = os.getloadavg()[0]
+    cpu_r1lab = parent_cpu + workers_cpu
+    row = [
+        f"16 queued per worker ({load:.1f})",
+        f"{n / base_s:,.0f} items/s",
+        f"{n / pool_s:,.0f} items/s",
+        f"**{base_s / pool_s:.2f}x**",
+        f"{base_cpu:.2f} / {cpu_r1lab:.2f}",
+        f"{worst:.2f} s",
+    ]
+    columns = [
+        "pool version (load avg)",
+        "sequential math-verify loop",
+        f"r1lab `grade_many`, {workers} workers",
+        "wall ratio",
+        "CPU s: baseline / r1lab",
+        "worst hostile item",
+    ]
+    results = {
+        "pairs": n,
+        "workers": workers,
+        "sequential_s": base_s,
+        "pool_s": pool_s,
+        "pool_cold_start_s": startup_s,
+        "cpu_s": {"baseline": base_cpu, "r1lab_caller": parent_cpu, "r1lab_workers": workers_cpu},
+        "accuracy": {
+            "r1lab": sum(g.correct for g in grades) / n,
+            "baseline": sum(baseline) / n,
+            "agree": agree,
+        },
+        "statuses": statuses,
+        "hostile": {"items": len(HOSTILE), "worst_s": worst, "statuses": [g.status for g in hostile]},
+        "worker_restarts": pool.restarts,
+    }
+    write_results(
+        "grading", args, results, tables={"run": table(columns, [row])}, lines={"notes": notes(results)}
+    )
+
+
+def notes(results: dict) -> str:
+    """The run's sentence for docs/benchmarks.md: what the table row leaves out."""
+    hostile = results["hostile"]
+    return (
+        f"pool cold start {results['pool_cold_start_s']:.1f} s; verdicts agree on {results['accuracy']['agree']:,} of "
+        f"{results['pairs']:,} pairs; the hostile set's worst item took {hostile['worst_s']:.2f} s (bound: timeout + 1 s), "
+        f"{results['worker_restarts']} worker restarts"
+    )
 
 
 if __name__ == "__main__":
