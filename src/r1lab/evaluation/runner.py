@@ -281,8 +281,9 @@ def evaluate_benchmark(
 def grade_rows(
     rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], num_samples: int, config: EvalConfig
 ):
-    """Grade every sample in one ``grade_many`` call, then cluster each problem's answers for cons@n."""
-    from r1lab.grading import grade_many
+    """Grade every sample in one call (`r1lab.grading.rows.grade_samples`, the front door `r1lab
+    grade` uses too), then cluster each problem's answers for cons@n."""
+    from r1lab.grading.rows import grade_fields, grade_samples, row_finish_reasons
 
     samples: list[list[str]] = []
     short = 0
@@ -296,21 +297,16 @@ def grade_rows(
             short,
             num_samples,
         )
-    responses = [text for texts in samples for text in texts]
-    golds = [str(problem["answer"]) for (problem, _), texts in zip(rows, samples, strict=True) for _ in texts]
-    reasons: list[str | None] = []  # a sample cut off at max_tokens counts only an answer it stated
-    for (_, row), texts in zip(rows, samples, strict=True):
-        given = list(row.get("finish_reasons") or [])[: len(texts)]
-        reasons += given + [None] * (len(texts) - len(given))
-    grades = grade_many(
-        responses, golds, timeout=config.grade_timeout, workers=config.grade_workers, finish_reasons=reasons
+    # a sample cut off at max_tokens counts only an answer it stated; an answer that only restates
+    # the problem's expression is no answer
+    per_problem = grade_samples(
+        samples,
+        [str(problem["answer"]) for problem, _ in rows],
+        finish_reasons=[row.get("finish_reasons") for _, row in rows],
+        problems=[problem.get("problem") for problem, _ in rows],
+        timeout=config.grade_timeout,
+        workers=config.grade_workers,
     )
-
-    per_problem = []
-    cursor = 0
-    for texts in samples:
-        per_problem.append(grades[cursor : cursor + len(texts)])
-        cursor += len(texts)
     all_clusters = cluster_problems(
         [[g.extracted for g in graded] for graded in per_problem],
         timeout=config.grade_timeout,
@@ -319,8 +315,7 @@ def grade_rows(
 
     details = []
     for (problem, row), texts, graded, clusters in zip(rows, samples, per_problem, all_clusters, strict=True):
-        extracted = [g.extracted for g in graded]
-        reasons = list(row.get("finish_reasons") or [None] * len(texts))[: len(texts)]
+        reasons = row_finish_reasons(row.get("finish_reasons"), len(texts))
         reasoning = row.get("reasoning")
         if isinstance(reasoning, list) and len(reasoning) >= len(texts):
             length_texts = [f"{r or ''}{t}" for r, t in zip(reasoning, texts, strict=False)]
@@ -331,9 +326,7 @@ def grade_rows(
             "problem": problem["problem"],
             "gold": str(problem["answer"]),
             "generations": texts,
-            "extracted": extracted,
-            "correct": [bool(g.correct) for g in graded],
-            "grade_status": [g.status for g in graded],
+            **grade_fields(graded),
             "clusters": list(clusters),
             "finish_reasons": reasons,
             "completion_tokens": None,

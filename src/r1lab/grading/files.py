@@ -1,7 +1,8 @@
 """``r1lab grade``: grade every generation of every row of a file, and filter for distillation or RL.
 
-Each row gains three lists parallel to its generations: ``extracted`` (str or None), ``correct``
-(bool) and ``grade_status`` (ok / no_answer / timeout / unparseable_gold / error). Filters:
+Each row gains lists parallel to its generations: ``extracted`` (str or None), ``correct``
+(bool), ``grade_status`` (ok / no_answer / timeout / unparseable_gold / error), ``answer_tiers``
+and ``answer_spans`` (which tier read the answer, and where: `r1lab.grading.rows`). Filters:
 
 * ``keep``: ``all`` rows and generations; ``correct`` generations only (rejection sampling for SFT
   data; rows left with none are dropped); ``any-correct`` rows with at least one correct generation.
@@ -10,7 +11,9 @@ Each row gains three lists parallel to its generations: ``extracted`` (str or No
   gold has no share and is dropped by this filter.
 
 A row's ``finish_reasons`` list (as ``r1lab generate`` writes it) is passed to grading: a generation
-cut off at the token limit counts only an answer it stated, else it is ``no_answer``.
+cut off at the token limit counts only an answer it stated, else it is ``no_answer``. A row's
+problem text (``problem_column``, when the row has it) is passed too: an answer that only
+restates the problem's expression is ``no_answer``.
 
 Rows stream through in chunks, so a file larger than memory grades in constant memory.
 """
@@ -26,14 +29,16 @@ from typing import Any
 
 from r1lab.data.stream import RowWriter, open_rows, progress
 from r1lab.errors import ConfigError, DataError
-from r1lab.grading.grader import DEFAULT_TIMEOUT_S, grade_many
+from r1lab.formats import AUTO, check_format, format_names
+from r1lab.grading.grader import DEFAULT_TIMEOUT_S
+from r1lab.grading.rows import GRADE_COLUMNS, grade_fields, grade_samples
 from r1lab.grading.verify import STATUS_UNPARSEABLE_GOLD, STATUSES, Grade
 
 logger = logging.getLogger(__name__)
 
 KEEP_CHOICES = ("all", "correct", "any-correct")
 #: Columns that hold one entry per generation, filtered together with ``keep=correct``.
-PARALLEL_COLUMNS = ("finish_reasons", "reasoning", "extracted", "correct", "grade_status")
+PARALLEL_COLUMNS = ("finish_reasons", "reasoning", *GRADE_COLUMNS)
 #: Generations graded per call to the pool: enough to keep every worker busy.
 CHUNK_GENERATIONS = 2048
 
@@ -55,6 +60,21 @@ class GradeConfig:
     generations_column: str = field(
         default="generations",
         metadata={"help": "column with the responses: a list of strings, or one string"},
+    )
+    problem_column: str = field(
+        default="problem",
+        metadata={
+            "help": "column with the problem text, used when present: an answer that only restates "
+            "the problem's expression is no answer"
+        },
+    )
+    format: str = field(
+        default=AUTO,
+        metadata={
+            "help": "response format: auto (detected per response) or one of "
+            + ", ".join(name for name in format_names() if name != AUTO)
+            + " (see docs/grading.md)"
+        },
     )
     keep: str = field(
         default="all",
@@ -83,6 +103,7 @@ class GradeConfig:
             self.pass_rate = [low, high]
         if self.timeout <= 0:
             raise ConfigError(f"timeout: must be positive, got {self.timeout}")
+        check_format(self.format)
 
 
 @dataclass
@@ -205,45 +226,26 @@ def _grade_chunk(
 ) -> Iterator[dict[str, Any]]:
     if not chunk:
         return
-    responses = [text for _, texts in chunk for text in texts]
-    golds = [row[config.answer_column] for row, texts in chunk for _ in texts]
-    reasons = [reason for row, texts in chunk for reason in _finish_reasons(row, len(texts))]
-    grades = grade_many(
-        responses, golds, timeout=config.timeout, workers=config.workers, finish_reasons=reasons
+    graded = grade_samples(
+        [texts for _, texts in chunk],
+        [row[config.answer_column] for row, _ in chunk],
+        finish_reasons=[row.get("finish_reasons", row.get("finish_reason")) for row, _ in chunk],
+        problems=[row.get(config.problem_column) for row, _ in chunk],
+        response_format=config.format,
+        timeout=config.timeout,
+        workers=config.workers,
     )
-    position = 0
-    for row, texts in chunk:
-        row_grades = grades[position : position + len(texts)]
-        position += len(texts)
+    for (row, texts), row_grades in zip(chunk, graded, strict=True):
         stats.rows_in += 1
         stats.generations += len(texts)
         stats.correct += sum(g.correct for g in row_grades)
         stats.status.update(g.status for g in row_grades)
-        kept = _filter(_with_grades(row, row_grades), row_grades, config)
+        row.update(grade_fields(row_grades))
+        kept = _filter(row, row_grades, config)
         if kept is not None:
             stats.rows_out += 1
             stats.generations_out += len(kept["correct"])
             yield kept
-
-
-def _finish_reasons(row: dict[str, Any], count: int) -> list[str | None]:
-    """The row's ``finish_reasons`` (one per generation, as r1lab generate writes them), if it has them.
-
-    A generation that ended with "length" was cut off: only an answer it stated counts.
-    """
-    value = row.get("finish_reasons", row.get("finish_reason"))
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or len(value) != count:
-        return [None] * count
-    return [v if isinstance(v, str) else None for v in value]
-
-
-def _with_grades(row: dict[str, Any], grades: list[Grade]) -> dict[str, Any]:
-    row["extracted"] = [g.extracted for g in grades]
-    row["correct"] = [g.correct for g in grades]
-    row["grade_status"] = [g.status for g in grades]
-    return row
 
 
 def _filter(row: dict[str, Any], grades: list[Grade], config: GradeConfig) -> dict[str, Any] | None:
