@@ -108,7 +108,7 @@ def test_viewer_filters_search_and_lazy_samples(browser, big_run):
     browser.wait("!!document.querySelector('.trace-body')")
     print(f"sample opened in {1000 * (time.perf_counter() - started):.0f} ms")
     opened = browser.js(
-        "({mark: document.querySelector('.trace-body mark').textContent, "
+        "({mark: document.querySelector('.trace-body mark.answer .tex').dataset.tex, "
         "open: document.querySelector('details.reasoning').open, "
         "shown: document.querySelector('details.reasoning pre').checkVisibility(), "
         "text: document.body.innerText.length, hash: location.hash})"

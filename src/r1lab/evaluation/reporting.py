@@ -11,9 +11,35 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from r1lab.report.render import HtmlPage, fmt_number, markdown_table, percent
+from r1lab.report.render import HtmlPage, answer_html, fmt_number, markdown_table, percent, tex_html
 
 HISTOGRAM_FILE = "length_hist.png"
+#: Problems the report shows in full (the viewer has every one).
+MISSED_SHOWN = 5
+
+
+def missed_problems(
+    details: Sequence[Mapping[str, Any]], count: int = MISSED_SHOWN
+) -> list[Mapping[str, Any]]:
+    """The first problems no sample solved, those whose samples disagree first: where to start reading."""
+    unsolved = [d for d in details if d.get("correct") and not any(d["correct"])]
+    split = [d for d in unsolved if len({str(x) for x in d.get("extracted") or []}) > 1]
+    return (split + [d for d in unsolved if d not in split])[:count]
+
+
+def _missed_html(page: HtmlPage, missed: Sequence[Mapping[str, Any]], viewer: str) -> None:
+    import html
+    from urllib.parse import quote
+
+    for d in missed:
+        answers = ", ".join(answer_html(x) for x in d.get("extracted") or [])
+        link = f"{viewer}#problem={quote(str(d['id']), safe='')}"
+        page.raw(
+            f'<div class="missed"><p><a href="{html.escape(link)}"><code>{html.escape(str(d["id"]))}</code></a> gold: '
+            f"{answer_html(d.get('gold'))} &nbsp; samples answered: {answers}</p>"
+            + tex_html(str(d.get("problem") or ""), css_class="problem-text")
+            + "</div>"
+        )
 
 
 def metric_rows(results: Mapping[str, Any]) -> list[list[str]]:
@@ -144,12 +170,22 @@ def write_benchmark_report(
         f"Every sample, filterable: [{VIEWER_FILE}]({VIEWER_FILE}); per-sample rows: `{DETAILS_PARQUET_FILE}`.",
         "",
     ]
+    missed = missed_problems(details)
+    if missed:
+        md += ["## Problems no sample solved", ""]
+        md += [
+            f"- `{d['id']}` (gold `{d.get('gold')}`; answered "
+            + ", ".join(f"`{x}`" for x in d.get("extracted") or [])
+            + f"): {str(d.get('problem') or '')[:300]}"
+            for d in missed
+        ]
+        md += [""]
     if match_model(results.get("model")):
         md += ["## Published scores", "", compare_table([dict(results)]), ""]
     report_md = out_dir / "report.md"
     report_md.write_text("\n".join(md), encoding="utf-8")
 
-    page = HtmlPage(title)
+    page = HtmlPage(title, css=_css(), math=True)
     page.heading("Settings").table(["setting", "value"], settings)
     page.heading("Metrics").paragraph("± is the standard error across problems.", "note")
     page.table(["metric", "value"], metrics, numeric_columns={1})
@@ -171,6 +207,12 @@ def write_benchmark_report(
         f'<p>Every sample, with filters and search: <a href="{VIEWER_FILE}">{VIEWER_FILE}</a> '
         f"(next to this file). Per-sample rows: <code>{DETAILS_PARQUET_FILE}</code>.</p>"
     )
+    if missed:
+        page.heading("Problems no sample solved").paragraph(
+            f"The first {len(missed)} (samples that disagree first); each id opens the problem in the viewer.",
+            "note",
+        )
+        _missed_html(page, missed, VIEWER_FILE)
     if match_model(results.get("model")):
         headers, rows = compare_rows([dict(results)])
         page.heading("Published scores").table(headers, rows, numeric_columns=set(range(3, len(headers))))
@@ -187,6 +229,15 @@ def write_benchmark_report(
         "parquet": parquet,
         "viewer": viewer,
     }
+
+
+def _css() -> str:
+    from r1lab.report.render import default_css
+
+    return default_css() + (
+        ".missed { border: 1px solid #d0d7de; border-radius: 6px; padding: .2rem .8rem; margin: .6rem 0; }\n"
+        ".missed .problem-text { white-space: pre-wrap; margin: .3rem 0 .5rem; }\n"
+    )
 
 
 def _write_viewer(out_dir: Path, results: Mapping[str, Any], details: Sequence[Mapping[str, Any]]) -> Path:

@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 DETAILS_PARQUET_FILE = "details.parquet"
 VIEWER_FILE = "viewer.html"
+#: Per-sample columns of graded rows: the extraction tier and the (start, end) of the answer in the
+#: response (`r1lab.grading.Extraction`); read when present, else recomputed (`answer_location`).
+ANSWER_TIERS = "answer_tiers"
+ANSWER_SPANS = "answer_spans"
 
 #: The Parquet columns, one row per sample (strings for subject/level: datasets mix ints and text).
 PARQUET_COLUMNS = (
@@ -112,6 +116,29 @@ def _disagree(row: Mapping[str, Any], extracted: Sequence[Any]) -> bool:
     return len({(str(x).strip() if x is not None else None) for x in extracted}) > 1
 
 
+def answer_location(
+    text: str | None, extracted: Any, finish_reason: str | None, tier: Any = None, span: Any = None
+) -> tuple[str | None, tuple[int, int] | None]:
+    """(tier, (start, end)) of the answer the grader read in ``text``; (None, None) when unknown.
+
+    Graded rows written since the grader recorded them carry ``answer_tiers``/``answer_spans``;
+    for older rows the extraction is re-run (`r1lab.grading.find_answer`, linear and cheap) and
+    kept only when it reads the same answer the row holds, so a highlight never points at
+    something the grader did not read (an older grader, another ``--response-format``).
+    """
+    if extracted is None or not text:
+        return None, None
+    recorded = isinstance(span, (list, tuple)) and len(span) == 2 and all(isinstance(v, int) for v in span)
+    if recorded and 0 <= span[0] <= span[1] <= len(text):
+        return (str(tier) if tier is not None else None), (span[0], span[1])
+    from r1lab.grading import find_answer
+
+    found = find_answer(text, finish_reason=finish_reason)
+    if found is None or found.span is None or found.answer != str(extracted):
+        return None, None
+    return found.tier, found.span
+
+
 def viewer_problem(row: Mapping[str, Any], *, answer_column: str = "answer") -> dict[str, Any]:
     """One problem for the viewer from a details / graded / generated row (grades optional)."""
     generations = row.get("generations")
@@ -128,6 +155,13 @@ def viewer_problem(row: Mapping[str, Any], *, answer_column: str = "answer") -> 
     samples = []
     for j in range(count):
         n = _at(tokens, j)
+        tier, span = answer_location(
+            texts[j],
+            extracted[j],
+            reasons[j],
+            _at(row.get(ANSWER_TIERS), j),
+            _at(row.get(ANSWER_SPANS), j),
+        )
         samples.append(
             {
                 "extracted": None if extracted[j] is None else str(extracted[j]),
@@ -135,6 +169,8 @@ def viewer_problem(row: Mapping[str, Any], *, answer_column: str = "answer") -> 
                 "finish_reason": reasons[j],
                 "tokens": int(n) if isinstance(n, (int, float)) else None,
                 "chars": len(texts[j] or "") + len(_at(row.get("reasoning"), j) or ""),
+                "tier": tier,
+                "span": list(span) if span else None,
             }
         )
     counted = [f for f, s in zip(flags, statuses, strict=True) if s != "unparseable_gold"]

@@ -1,8 +1,10 @@
 """Markdown tables and self-contained HTML pages for run reports.
 
 Reports are files people mail around and open offline, so an HTML page built here carries
-everything inside it: the CSS inline and every plot as a base64 ``data:`` URI. No JavaScript,
-no network. The same helpers serve evaluation reports, the leaderboard and the demo report.
+everything inside it: the CSS inline and every plot as a base64 ``data:`` URI. No network. No
+JavaScript either, except on a page made with ``math=True``: it carries the math renderer once
+(``r1lab.report.math``) and ``tex()`` blocks are drawn as math on screen, their source a click
+away. The same helpers serve evaluation reports, the leaderboard and the demo report.
 
 Typical use::
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -25,10 +28,12 @@ from typing import Any
 
 __all__ = [
     "HtmlPage",
+    "answer_html",
     "fmt_number",
     "markdown_table",
     "percent",
     "png_data_uri",
+    "tex_html",
 ]
 
 
@@ -82,6 +87,31 @@ def png_data_uri(png: str | os.PathLike | bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
+_LATEX_CHARS = re.compile(r"[\\^_{}]")
+
+
+def tex_html(text: str, *, tag: str = "div", css_class: str = "", mark: tuple[int, int] | None = None) -> str:
+    """An element whose text a math page draws (``class="r1tex"``); ``mark``: (start, end) to highlight."""
+    classes = html.escape(" ".join(c for c in ("r1tex", css_class) if c))
+    if mark and "\r" in text:  # the HTML parser turns CR LF into LF: the offsets move with it
+        mark = (mark[0] - text.count("\r\n", 0, mark[0]), mark[1] - text.count("\r\n", 0, mark[1]))
+    text = text.replace("\r\n", "\n")
+    if tag == "pre" and text.startswith("\n"):  # the parser drops one newline opening a <pre>
+        text = "\n" + text
+    attr = f' data-mark="{int(mark[0])},{int(mark[1])}"' if mark else ""
+    return f'<{tag} class="{classes}"{attr}>{html.escape(text)}</{tag}>'
+
+
+def answer_html(answer: object) -> str:
+    """A short answer: drawn as one formula when it is LaTeX (``\\frac{1}{2}``), else as code."""
+    if answer is None:
+        return "<code>(none)</code>"
+    text = str(answer)
+    if _LATEX_CHARS.search(text) and "\\)" not in text:
+        return tex_html(f"\\({text}\\)", tag="span", css_class="answer-tex")
+    return f"<code>{html.escape(text)}</code>"
+
+
 def default_css() -> str:
     """The stylesheet bundled with r1lab (``report/style.css``)."""
     return (resources.files("r1lab.report") / "style.css").read_text(encoding="utf-8")
@@ -93,9 +123,10 @@ class HtmlPage:
     Text is escaped; only ``raw()`` inserts HTML as given.
     """
 
-    def __init__(self, title: str, css: str | None = None):
+    def __init__(self, title: str, css: str | None = None, *, math: bool = False):
         self.title = title
         self.css = default_css() if css is None else css
+        self.math = math
         self._parts: list[str] = [f"<h1>{html.escape(title)}</h1>"]
 
     def heading(self, text: str, level: int = 2) -> HtmlPage:
@@ -110,6 +141,13 @@ class HtmlPage:
 
     def preformatted(self, text: str) -> HtmlPage:
         self._parts.append(f"<pre>{html.escape(text)}</pre>")
+        return self
+
+    def tex(
+        self, text: str, *, tag: str = "div", css_class: str = "", mark: tuple[int, int] | None = None
+    ) -> HtmlPage:
+        """Text whose LaTeX is drawn as math on a ``math=True`` page (shown as written otherwise)."""
+        self._parts.append(tex_html(text, tag=tag, css_class=css_class, mark=mark))
         return self
 
     def table(
@@ -155,12 +193,17 @@ class HtmlPage:
 
     def render(self, footer: str | None = None) -> str:
         foot = f"<footer>{html.escape(footer)}</footer>" if footer else ""
+        head, script = "", ""
+        if self.math:
+            from r1lab.report.math import math_head, typeset_script
+
+            head, script = math_head() + "\n", typeset_script() + "\n"
         return (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(self.title)}</title>\n<style>\n{self.css}</style>\n</head>\n<body>\n"
+            f"<title>{html.escape(self.title)}</title>\n<style>\n{self.css}</style>\n{head}</head>\n<body>\n"
             + "\n".join(self._parts)
-            + f"\n{foot}\n</body>\n</html>\n"
+            + f"\n{foot}\n{script}</body>\n</html>\n"
         )
 
     def write(self, path: str | os.PathLike, footer: str | None = None) -> Path:

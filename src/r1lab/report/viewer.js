@@ -1,7 +1,10 @@
 /* r1lab trace viewer: a paginated, filterable list of problems; sample texts inflate on demand.
- * State lives in the URL hash (show, subject, level, q, deep, sort, page, problem, sample), so
+ * State lives in the URL hash (show, subject, level, q, deep, sort, page, problem, sample, tex), so
  * links like viewer.html#problem=ID&sample=1 open a problem. Text is always inserted as text
- * nodes, never as HTML. window.R1 exposes the state for tests. */
+ * nodes, never as HTML; formulas are drawn by R1Math (math.js, vendored KaTeX) as they come on
+ * screen, and tex=src shows their source instead. Each sample's answer span (s.h, offsets into
+ * its text) is marked where the grader read it, with the extraction tier (s.t).
+ * window.R1 exposes the state for tests. */
 (() => {
   'use strict';
   const META = JSON.parse(document.getElementById('r1-meta').textContent);
@@ -23,7 +26,12 @@
     solved: ['every sample correct', p => p.rate === 1],
   };
   const DEFAULTS = {show: 'all', subject: '', level: '', q: '', deep: '', sort: 'id', page: '1',
-    problem: '', sample: ''};
+    problem: '', sample: '', tex: ''};
+  const M = window.R1Math;
+  /* Text with its formulas drawn; a bare answer (no delimiters) as one formula when it looks like LaTeX. */
+  const texText = (tag, attrs, text, mark) => M.fill(el(tag, attrs), text == null ? '' : String(text), mark);
+  const answer = (x, cls) => (x == null ? el('code', {class: cls}, '(none)')
+    : /[\\^_{}]/.test(x) ? el('span', {class: cls}, M.one(String(x))) : el('code', {class: cls}, String(x)));
   let state = {...DEFAULTS};
   let scrolledTo = '';
   const texts = new Map();
@@ -159,8 +167,15 @@
       onchange: e => go({subject: e.target.value, page: '1'})}, ...options(subjects, state.subject, 'all'))));
     if (levels.length) nav.append(el('label', {}, 'level ', el('select', {id: 'f-level',
       onchange: e => go({level: e.target.value, page: '1'})}, ...options(levels, state.level, 'all'))));
+    const tex = el('input', {id: 'f-tex', type: 'checkbox'});
+    tex.checked = state.tex === 'src';
+    tex.addEventListener('change', () => { // a class on <body>: no re-render, open samples stay open
+      state = {...state, tex: tex.checked ? 'src' : ''};
+      writeHash();
+      M.toggle(tex.checked);
+    });
     nav.append(el('label', {}, q), el('label', {class: 'note'}, deep, ' also search response texts'),
-      el('label', {}, 'sort ', sort), status);
+      el('label', {}, 'sort ', sort), el('label', {class: 'note'}, tex, ' show LaTeX source'), status);
   }
 
   // ------------------------------------------------------------------ the list
@@ -173,6 +188,7 @@
     return bar;
   }
   function render() {
+    M.toggle(state.tex === 'src');
     renderControls();
     const list = visible();
     const pages = Math.max(1, Math.ceil(list.length / PAGE));
@@ -205,29 +221,29 @@
     const head = el('div', {class: 'head', onclick: () => go({problem: isOpen ? '' : String(p.id), sample: ''})},
       el('span', {class: 'pid'}, String(p.id)), rateBar(p.rate),
       el('span', {class: 'chips'}, ...p.s.map(chip)),
-      el('span', {class: 'gold', title: 'gold answer'}, p.g == null ? '' : String(p.g)),
+      p.g == null ? el('span', {class: 'gold'}) : answer(p.g, 'gold'),
       el('span', {class: 'tags'}, [p.sub, p.lvl != null ? 'level ' + p.lvl : null].filter(Boolean).join(' · ')),
       p.dis ? el('span', {class: 'tag-dis', title: 'the samples gave different answers'}, 'disagree') : null,
-      el('span', {class: 'preview'}, p.p.slice(0, 160)));
+      texText('span', {class: 'preview'}, p.p.slice(0, 160)));
     const row = el('section', {class: 'problem' + (isOpen ? ' open' : ''), 'data-id': String(p.id)}, head);
     if (isOpen) row.append(problemBody(p));
     return row;
   }
   function problemBody(p) {
     const table = el('table', {class: 'samples'}, el('tr', {}, ...['#', 'outcome', 'extracted answer',
-      'finish', 'length', ''].map(h => el('th', {}, h))));
-    const body = el('div', {class: 'body'}, el('div', {class: 'ptext'}, p.p),
-      el('p', {}, el('b', {}, 'gold: '), el('code', {class: 'gold'}, p.g == null ? '(none)' : String(p.g))), table);
+      'read by', 'finish', 'length', ''].map(h => el('th', {}, h))));
+    const body = el('div', {class: 'body'}, texText('div', {class: 'ptext'}, p.p),
+      el('p', {}, el('b', {}, 'gold: '), answer(p.g, 'gold')), table);
     p.s.forEach((s, j) => {
       const isOpen = state.sample === String(j);
       const tr = el('tr', {class: 'sample' + (isOpen ? ' open' : ''), 'data-sample': String(j),
         onclick: () => go({sample: isOpen ? '' : String(j)})},
       el('td', {}, String(j)), el('td', {}, el('span', {class: 'badge o-' + s.o}, LABEL[s.o] || s.o)),
-      el('td', {}, el('code', {}, s.x == null ? '(none)' : s.x)), el('td', {}, s.f || '-'),
+      el('td', {}, answer(s.x, 'x')), el('td', {class: 'tier'}, tierLabel(s)), el('td', {}, s.f || '-'),
       el('td', {class: 'num'}, length(s)), el('td', {class: 'note'}, isOpen ? 'close' : 'open'));
       table.append(tr);
       if (isOpen) {
-        const cell = el('td', {colspan: '6'}, el('p', {class: 'note'}, 'inflating...'));
+        const cell = el('td', {colspan: '7'}, el('p', {class: 'note'}, 'inflating...'));
         table.append(el('tr', {class: 'trace'}, cell));
         loadTexts(p.i).then(data => cell.replaceChildren(trace(data.t[j] || '', data.r[j] || '', s)),
           err => cell.replaceChildren(el('p', {class: 'note'}, 'could not read this sample: ' + err)));
@@ -249,32 +265,45 @@
     }
     return [start, text.length];
   }
-  function split(text, reasoning) {
-    if (reasoning) return [reasoning, text];
+  const TIER = {boxed: '\\boxed{}', gsm8k: '#### N', final_answer: '"final answer" label',
+    answer_is: '"the answer is"', latex: 'last formula', sentence: 'final sentence', number: 'last number'};
+  function tierLabel(s) {
+    if (s.t) return el('span', {title: 'extraction tier: ' + s.t}, TIER[s.t] || s.t);
+    return s.x == null ? '-' : el('span', {class: 'note', title: 'the grader recorded no span for this answer'}, '?');
+  }
+  /* [reasoning text, where the answer part starts in text]: the server's reasoning field, else up
+   * to </think>, else (long text) the paragraph before the answer span or the last \boxed{}. */
+  function split(text, reasoning, span) {
+    if (reasoning) return [reasoning, 0];
     const think = text.lastIndexOf('</think>');
-    if (think >= 0) return [text.slice(0, think + 8), text.slice(think + 8)];
-    if (text.length < 1500) return ['', text];
+    if (think >= 0) return [text.slice(0, think + 8), think + 8];
+    if (text.length < 1500) return ['', 0];
     const box = lastBoxed(text);
-    const anchor = box ? box[0] : text.length - 1;
+    const anchor = span ? span[0] : box ? box[0] : text.length - 1;
     let cut = text.lastIndexOf('\n\n', anchor);
     if (cut < 0 || text.length - cut > 4000) cut = Math.max(0, anchor - 600);
-    return [text.slice(0, cut), text.slice(cut)];
+    return [text.slice(0, cut), cut];
   }
   function trace(text, reasoning, s) {
-    const [thought, rest] = split(text, reasoning);
-    const answer = rest.trim();
+    const span = Array.isArray(s.h) ? s.h : null;
+    const [thought, cut] = split(text, reasoning, span);
+    const rest = text.slice(cut);
+    const at = cut + rest.length - rest.trimStart().length;
+    const answerText = rest.trim();
+    let mark = span ? [span[0] - at, span[1] - at] : null;
+    if (!span && s.o === 'ungraded') mark = lastBoxed(answerText); // no grader: the last box, as a guide
     const out = el('div', {class: 'trace-body'});
     if (thought) {
+      const thoughtMark = span && !reasoning && span[0] < cut ? span : null;
       out.append(el('details', {class: 'reasoning'},
         el('summary', {}, `reasoning (${fmt(thought.length)} characters; click to expand)`),
-        el('pre', {}, thought)));
+        texText('pre', {class: 'tx'}, thought, thoughtMark)));
     }
-    const pre = el('pre', {class: 'final'});
-    const box = lastBoxed(answer);
-    if (box) pre.append(answer.slice(0, box[0]), el('mark', {}, answer.slice(box[0], box[1])), answer.slice(box[1]));
-    else pre.append(answer || '(empty response)');
+    const pre = texText('pre', {class: 'final tx'}, answerText || '(empty response)', answerText ? mark : null);
+    const read = s.x == null ? null : el('span', {class: 'note'}, ' read as ', answer(s.x, 'x'),
+      s.t ? ` (${TIER[s.t] || s.t})` : ' (where: not recorded)');
     out.append(el('div', {class: 'answer'}, el('div', {class: 'label'}, 'final answer ',
-      el('span', {class: 'badge o-' + s.o}, LABEL[s.o] || s.o),
+      el('span', {class: 'badge o-' + s.o}, LABEL[s.o] || s.o), read,
       s.f === 'length' ? el('span', {class: 'note'}, ' cut off at the token limit') : null), pre));
     return out;
   }

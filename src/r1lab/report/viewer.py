@@ -11,8 +11,11 @@ the text out of the DOM until someone asks for it:
 - the problem list is paginated, filtered and searched in JavaScript, and its state lives in the
   URL hash (``#show=wrong&subject=Algebra&problem=ID&sample=2``), so a link opens a problem.
 
-No network, no CDN, no external file: the script (``viewer.js``) and style (``viewer.css``) are
-inlined. The page opens from disk or an email attachment.
+No network, no CDN, no external file: the script (``viewer.js``), style (``viewer.css``) and the
+math renderer (``r1lab.report.math``: vendored KaTeX drawing MathML, once per page) are inlined.
+The page opens from disk or an email attachment. Formulas are drawn only as they come on screen,
+and each sample shows the span the grader read as its answer (``h``) and the extraction tier
+(``t``), highlighted inside the drawn math.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ def _meta_problem(index: int, problem: Mapping[str, Any]) -> dict[str, Any]:
                 "f": s.get("finish_reason"),
                 "n": s.get("tokens"),
                 "c": s.get("chars"),
+                "t": s.get("tier"),
+                "h": s.get("span"),
             }
             for s in problem.get("samples", [])
         ],
@@ -80,6 +85,8 @@ def render_viewer(
         "page_size": PAGE_SIZE,
         "problems": [_meta_problem(i, p) for i, p in enumerate(problems)],
     }
+    from r1lab.report.math import math_css, math_script
+
     blocks = "\n".join(
         f'<script type="application/x-r1-gzip" id="t-{i}">{_pack(p.get("texts", []), p.get("reasoning", []))}</script>'
         for i, p in enumerate(problems)
@@ -87,12 +94,12 @@ def render_viewer(
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>\n{_asset('viewer.css')}</style>\n</head>\n<body>\n"
+        f"<title>{html.escape(title)}</title>\n<style>\n{_asset('viewer.css')}{math_css()}</style>\n</head>\n<body>\n"
         f'<header><h1>{html.escape(title)}</h1><dl id="settings"></dl><div id="summary"></div></header>\n'
         '<nav id="controls"></nav>\n<main id="list"><p class="note">Loading... (this page needs JavaScript)</p></main>\n'
         '<nav id="pager"></nav>\n'
         f'<script type="application/json" id="r1-meta">{_script_json(meta)}</script>\n'
-        f"{blocks}\n<script>\n{_asset('viewer.js')}</script>\n</body>\n</html>\n"
+        f"{blocks}\n<script>\n{math_script()}\n;\n{_asset('viewer.js')}</script>\n</body>\n</html>\n"
     )
 
 

@@ -146,7 +146,7 @@ def write_report(
     write_json(paths.root / "results.json", results)
 
     # ---- HTML
-    page = HtmlPage(_title(config, results), css=_css())
+    page = HtmlPage(_title(config, results), css=_css(), math=bool(traces))  # traces' LaTeX drawn as math
     page.raw(f'<p class="headline">{html.escape(results["headline"])}</p>')
     page.paragraph(intro(config, results), css_class="note")
     page.heading("Stages")
