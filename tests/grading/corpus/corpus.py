@@ -21,9 +21,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 AUDIT_PATH = HERE / "audit.jsonl"
-#: Where corpus.jsonl.gz lives (see SOURCES.md for why it is not under tests/).
-CORPUS_DIR = Path(os.environ.get("R1LAB_GRADING_CORPUS", REPO / "shared" / "grading-corpus"))
-CORPUS_FILE = CORPUS_DIR / "corpus.jsonl.gz"
+#: Where corpus.jsonl.gz may live (see SOURCES.md for why it is not under tests/): the folder named by
+#: R1LAB_GRADING_CORPUS, else the checkout's shared/, else the shared/ laid beside the checkout (CI).
+CORPUS_DIRS = (
+    [Path(os.environ["R1LAB_GRADING_CORPUS"])]
+    if os.environ.get("R1LAB_GRADING_CORPUS")
+    else [REPO / "shared" / "grading-corpus", REPO.parent / "shared" / "grading-corpus"]
+)
+CORPUS_FILE = next(
+    (d / "corpus.jsonl.gz" for d in CORPUS_DIRS if (d / "corpus.jsonl.gz").exists()), None
+) or (CORPUS_DIRS[0] / "corpus.jsonl.gz")
 ROW_FIELDS = ("id", "source", "format", "problem", "gold", "response", "label", "finish_reason")
 
 
@@ -35,8 +42,8 @@ def load_rows(path: Path = CORPUS_FILE) -> list[dict]:
     """Every corpus row, checked for the fields the grader and the reference need."""
     if not path.exists():
         raise CorpusError(
-            f"{path} is missing: build it with tests/grading/corpus/build_corpus.py "
-            "(or point R1LAB_GRADING_CORPUS at the folder holding corpus.jsonl.gz)"
+            f"{path} is missing (looked in {', '.join(map(str, CORPUS_DIRS))}): build it with "
+            "tests/grading/corpus/build_corpus.py or point R1LAB_GRADING_CORPUS at its folder"
         )
     rows = []
     with gzip.open(path, "rt", encoding="utf-8") as f:
