@@ -30,13 +30,13 @@ from r1lab.data.io import stable_id
 from r1lab.data.stream import RowWriter, open_rows, progress
 from r1lab.data.text import comma_list, is_conversation, message_content, message_role
 from r1lab.errors import DataError
-from r1lab.prompts import THINK_END, build_messages, format_response, resolve_system_prompt, split_reasoning
+from r1lab.formats import FORMATS, SOLUTION_START, THOUGHT_END, THOUGHT_START, detect_format, split_sections
+from r1lab.prompts import THINK_END, build_messages, format_response, resolve_system_prompt
 
 logger = logging.getLogger(__name__)
 
-# The Bespoke-Stratos / OpenThoughts / Sky-T1 response markers (a data format we read, not a prompt we write).
-THOUGHT_START, THOUGHT_END = "<|begin_of_thought|>", "<|end_of_thought|>"
-SOLUTION_START, SOLUTION_END = "<|begin_of_solution|>", "<|end_of_solution|>"
+# The response formats read (think, Sky-T1 thought/solution, ...) are the table in r1lab.formats,
+# shared with grading.
 #: ``system_prompt`` value that removes every system turn.
 NO_SYSTEM = "none"
 
@@ -136,31 +136,51 @@ def _turn(role: str, content: str) -> dict[str, str]:
 
 
 def _canonical(text: str, fmt: SFTFormat, dropped: Counter, field_name: str) -> str | None:
-    """An assistant text in the canonical layout; None when it must be dropped (no reasoning, required)."""
-    if THOUGHT_START in text or THOUGHT_END in text:
-        try:
-            reasoning, answer = parse_thought_solution(text)
-        except DataError as exc:
-            raise DataError(str(exc), field=field_name) from None
-    else:
-        reasoning, answer = split_reasoning(text)
+    """An assistant text in the canonical layout; None when it must be dropped (no reasoning, required).
+
+    The source's response format (`r1lab.formats`: R1's ``<think>``, Sky-T1's thought/solution
+    blocks, ...) says where its reasoning and its answer are.
+    """
+    try:
+        reasoning, answer = split_response(text)
+    except DataError as exc:
+        raise DataError(str(exc), field=field_name) from None
     if reasoning is None and fmt.require_reasoning:
         dropped["no_reasoning"] += 1
         return None
     return format_response(reasoning, answer)
 
 
+def split_response(text: str) -> tuple[str | None, str]:
+    """(reasoning, answer) of a response in any format of `r1lab.formats`; reasoning None when it has none.
+
+    Raises DataError when a Sky-T1 thought is never closed (a truncated response); an unclosed
+    ``<think>`` is left to the truncation rules (``keep_truncated``), as the text it is.
+    """
+    response_format = detect_format(text)
+    sections = split_sections(text, response_format)
+    if response_format.reasoning is None or sections.reasoning is None and response_format.answer is None:
+        return None, text
+    if sections.unclosed or sections.reasoning is None:
+        opener, closer = response_format.reasoning
+        raise DataError(f"{opener} without {closer} (a truncated response?)")
+    reasoning = text[sections.reasoning[0] : sections.reasoning[1]].strip()
+    if sections.answer is not None:
+        answer = text[sections.answer[0] : sections.answer[1]]
+    else:  # Sky-T1 without solution markers: what follows the thought
+        answer = text[sections.reasoning[1] :].split(response_format.reasoning[1], 1)[-1]
+    if response_format.heading:  # the answer section starts at a heading: keep the heading itself
+        answer = text[sections.reasoning[1] + len(response_format.reasoning[1]) :]
+    return reasoning, answer.strip()
+
+
 def parse_thought_solution(text: str) -> tuple[str | None, str]:
     """(reasoning, solution) of a Stratos/OpenThoughts response; raises DataError when the thought is unclosed."""
-    head, sep, tail = text.partition(THOUGHT_END)
-    if not sep:
+    if THOUGHT_START not in text and THOUGHT_END not in text:
+        raise DataError(f"no {THOUGHT_START}...{THOUGHT_END} block")
+    if split_sections(text, FORMATS["sky-t1"]).unclosed or THOUGHT_END not in text:
         raise DataError(f"{THOUGHT_START} without {THOUGHT_END} (a truncated response?)")
-    reasoning = head.split(THOUGHT_START, 1)[-1].strip()
-    solution = tail
-    if SOLUTION_START in solution:
-        solution = solution.split(SOLUTION_START, 1)[1]
-    solution = solution.split(SOLUTION_END, 1)[0].strip()
-    return reasoning, solution
+    return split_response(text)
 
 
 def _system(source: str | None, fmt: SFTFormat) -> list[dict[str, str]]:
