@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from record import table, write_results
+
 #: Server settings to compare: name -> keyword arguments of ``r1lab.generation.serve_model``.
 VARIANTS: dict[str, dict] = {
     # what r1lab serve / --serve-model start: batched per-request attention, CPU_MAX_BATCH_TOKENS
@@ -105,7 +107,9 @@ def main() -> None:
     parser.add_argument(
         "--variants", nargs="+", default=["r1lab", "transformers-sdpa"], choices=sorted(VARIANTS)
     )
-    parser.add_argument("--json", help="also write the measurements to this JSON file")
+    parser.add_argument(
+        "--results-name", default="serving", help="write bench/results/NAME.json (the docs render 'serving')"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
@@ -139,14 +143,66 @@ def main() -> None:
         print(json.dumps(results[-1]), flush=True)
 
     best = max((r for r in results if r["side"] == "offline"), key=lambda r: r["tok_s"])
-    print(f"\n| side | setting | tokens | seconds | tok/s | vs best offline ({best['setting']}) | load |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for r in results:
-        ratio = r["tok_s"] / best["tok_s"] if best["tok_s"] else float("nan")
-        print(f"| {r['side']} | {r['setting']} | {r['tokens']} | {r['seconds']} | {r['tok_s']} | "
-              f"{ratio:.0%} | {r['load']} |")  # fmt: skip
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    columns = [
+        "side",
+        "setting",
+        "tokens",
+        "seconds",
+        "tok/s",
+        f"vs best offline ({best['setting']})",
+        "1-min load",
+    ]
+    rows = [
+        [LABELS.get(r["side"], r["side"]), r["setting"], r["tokens"], r["seconds"], r["tok_s"],
+         f"{r['tok_s'] / best['tok_s']:.0%}", r["load"]]
+        for r in results
+    ]  # fmt: skip
+    print("\n| " + " | ".join(columns) + " |\n|---|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print("| " + " | ".join(map(str, row)) + " |")
+    write_results(
+        "serving", args, {"runs": results}, tables={"quiet": table(columns, rows, right=5)},
+        lines=summary_lines(results), name=args.results_name,
+    )  # fmt: skip
+
+
+#: How the docs name each side of the comparison.
+LABELS = {
+    "offline": "offline `generate`",
+    "served (r1lab)": "**served (r1lab)**",
+    "served (transformers-sdpa)": "served (plain transformers serve, same settings)",
+}
+
+
+def summary_lines(runs: list[dict]) -> dict[str, str]:
+    """The sentences the docs quote (the CPU attention's speed-up among them), from one run's measurements.
+
+    Needs offline batch 16 and 32 and both servers at 8, 16 and 32 in flight; {} otherwise.
+    """
+    tok = {(r["side"], r["setting"].split()[-1] if r["side"] == "offline" else r["setting"].split()[0]): r["tok_s"]
+           for r in runs}  # fmt: skip
+    try:
+        off = {n: tok[("offline", n)] for n in ("16", "32")}
+        ours = {n: tok[("served (r1lab)", n)] for n in ("8", "16", "32")}
+        plain = {n: tok[("served (transformers-sdpa)", n)] for n in ("8", "16", "32")}
+    except KeyError:
+        return {}
+    up = {n: ours[n] / plain[n] for n in ours}
+    of = {n: ours[n] / off["32"] for n in ours}
+    pf = {n: plain[n] / off["32"] for n in plain}
+    return {
+        "attention-speedup": f"{up['32']:.1f}x the tokens/s of transformers' SDPA at 32 in flight "
+        f"({ours['32']} vs {plain['32']}; {up['16']:.1f}x at 16)",
+        "target": f"at 16 and 32 in flight ({of['16']:.0%}, {of['32']:.0%} of offline batch 32; {up['16']:.1f}x and "
+        f"{up['32']:.1f}x plain `transformers serve`, which stays at {min(plain.values()):.0f}-{max(plain.values()):.0f} "
+        "tok/s whatever the window)",
+        "summary": f"offline `generate` {off['16']} / {off['32']} tok/s at batch 16 / 32; `r1lab serve` (transformers\n"
+        f"serve through `r1lab.generation.serve_cpu`, batched per-request attention) {ours['8']} / {ours['16']} / "
+        f"{ours['32']} tok/s at\n8 / 16 / 32 in flight = **{of['8']:.0%} / {of['16']:.0%} / {of['32']:.0%}** of offline "
+        f"batch 32; plain `transformers serve` with the same\nsettings {plain['8']} / {plain['16']} / {plain['32']} "
+        f"({pf['8']:.0%} / {pf['16']:.0%} / {pf['32']:.0%}): the batched attention gives **{up['32']:.1f}x** at 32 in "
+        f"flight ({up['16']:.1f}x at 16)",
+    }
 
 
 if __name__ == "__main__":
