@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     args.tested.write_text(json.dumps(tested, indent=2) + "\n", encoding="utf-8")
 
     diff = changes(old, new)
-    sys.stdout.write(f"{args.lock}: {len(new)} packages; {len(diff) or 'no'} changed{':' if diff else ''}\n")
+    changed = f"{len(diff)} changed:" if diff else "no changes"
+    sys.stdout.write(f"{args.lock}: {len(new)} packages; {changed}\n")
     for line in diff:
         sys.stdout.write(line + "\n")
     return 0

@@ -134,6 +134,7 @@ def test_refresh_lock_prints_what_changed(tmp_path):
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].endswith("5 packages; 4 changed:")
     assert out.stdout.splitlines()[1:] == [
         "+ jinja2 3.1.6",
         "- old-only 1.0",
