@@ -2,8 +2,12 @@
 
 The stages' own output (TRL's logs, progress bars, warnings) goes to a log file per stage, so the
 terminal shows one clean line per stage. Progress is read from the files the stages write
-(metrics.jsonl steps, JSONL rows), never from inside the trainers: the display needs no hooks in
-other packages and works the same for a stage that resumes halfway.
+(metrics.jsonl steps, JSONL rows), never from inside the trainers: the display works the same for
+a stage that resumes halfway. One exception: an evaluation's rows are written only when all of a
+problem's samples are back, and its schedule (``generation/schedule.py``, adaptive) sends one
+sample of every problem first, so every row lands near the end and a row count would sit at
+0/100 until then. ``samples_probe`` counts the responses themselves, from the generation's live
+``RunMeter`` (the one hook: ``evaluate(..., meter=)``).
 
 On a terminal the current line is redrawn in place twice a second; elsewhere (CI logs, pytest)
 a plain line is written when a stage starts, every ``interval`` seconds, and when it ends.
@@ -86,6 +90,21 @@ def rows_probe(path: str | os.PathLike, total: int, unit: str = "problems") -> P
 
     def probe():
         return min(count_lines(path), total), total, unit
+
+    return probe
+
+
+def samples_probe(path: str | os.PathLike, meter: Any, rows: int, samples: int, label: str) -> Probe:
+    """Progress of a multi-sample generation: finished samples (rows already on disk when it began
+    count whole, then each response as it lands, read from the run's ``RunMeter``), over rows x samples."""
+    start: list[int] = []
+
+    def probe():
+        if not start:
+            start.append(min(count_lines(path), rows))
+        written = min(count_lines(path), rows)
+        done = min(rows * samples, start[0] * samples + len(meter.latencies))
+        return done, rows * samples, f"samples · {written}/{rows} problems complete · {label}"
 
     return probe
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from r1lab.data.io import read_jsonl, write_jsonl
 from r1lab.demo.config import MODEL_TITLES, DemoConfig
-from r1lab.demo.progress import rows_probe
+from r1lab.demo.progress import rows_probe, samples_probe
 from r1lab.demo.stages import Paths, Progress, _pct, train_sft_model
 from r1lab.errors import ConfigError
 
@@ -197,12 +197,17 @@ def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) ->
     models = config.models()
     out: dict[str, Any] = {}
     for number, name in enumerate(models, start=1):
-        label = f"problems · model {number}/{len(models)}: {MODEL_TITLES[name]}"
-        report_progress(rows_probe(paths.eval_dir(name) / "test" / "generations.jsonl", num_test, label))
+        from r1lab.generation.stats import RunMeter
+
+        meter = RunMeter()  # counts each response as it lands: rows are written only when whole
+        label = f"model {number}/{len(models)}: {MODEL_TITLES[name]}"
+        output = paths.eval_dir(name) / "test" / "generations.jsonl"
+        report_progress(samples_probe(output, meter, num_test, config.eval_samples, label))
         # The demo starts the server itself (evaluate's --serve-model would too) to set its KV-cache share.
         with serve_model(paths.model(name), **_server_options(config)) as server:
             results = evaluate(
                 server=server,
+                meter=meter,
                 config=EvalConfig(
                     benchmarks=[str(paths.test)],
                     output_dir=str(paths.eval_dir(name)),

@@ -71,11 +71,12 @@ def _endpoint(
         yield list(config.base_urls), config.model, ", ".join(config.base_urls), info
 
 
-def evaluate(config: EvalConfig, *, server: Any = None) -> list[dict[str, Any]]:
+def evaluate(config: EvalConfig, *, server: Any = None, meter: Any = None) -> list[dict[str, Any]]:
     """Evaluate every benchmark of ``config``; returns the results.json objects, in order.
 
     ``server``: the ``LocalServer`` behind ``config.base_urls`` when the caller started one (the
-    demo does), so the record names it; other servers are probed.
+    demo does), so the record names it; other servers are probed. ``meter``: a
+    ``generation.stats.RunMeter`` each benchmark's generation counts into (a live display reads it).
 
     With ``config.compare`` the comparison with published scores is also written to
     ``OUTPUT_DIR/compare.md`` (the CLI prints it).
@@ -87,7 +88,13 @@ def evaluate(config: EvalConfig, *, server: Any = None) -> list[dict[str, Any]]:
         for benchmark in config.benchmarks:
             results.append(
                 evaluate_benchmark(
-                    config, benchmark, base_urls=base_urls, model=model, endpoint=endpoint, server=engine
+                    config,
+                    benchmark,
+                    base_urls=base_urls,
+                    model=model,
+                    endpoint=endpoint,
+                    server=engine,
+                    meter=meter,
                 )
             )
     if config.compare:
@@ -167,6 +174,7 @@ def evaluate_benchmark(
     model: str | None,
     endpoint: str,
     server: Mapping[str, str] | None = None,
+    meter: Any = None,
 ) -> dict[str, Any]:
     """Generate (resuming), grade and score one benchmark; write its files; return results.json."""
     from r1lab.generation import GenerateConfig, generate
@@ -206,7 +214,7 @@ def evaluate_benchmark(
     inputs = evaluate_inputs(config, benchmark)
     check_resumes(config, [benchmark])
     write_json(out_dir / SETTINGS_FILE, settings.sampling())
-    stats = generate(gen_config, rows=problems, inputs=inputs, settings=settings)
+    stats = generate(gen_config, rows=problems, inputs=inputs, settings=settings, meter=meter)
     generation_s = time.perf_counter() - started
 
     generated = {str(row["id"]): row for row in read_jsonl(out_dir / GENERATIONS_FILE, skip_torn_tail=True)}

@@ -49,6 +49,7 @@ def generate(
     *,
     inputs: Mapping[str, Any] | None = None,
     settings: RunSettings | None = None,
+    meter: RunMeter | None = None,
 ) -> GenerationStats:
     """Generate ``config.num_generations`` completions for every row and append them to ``config.output``.
 
@@ -57,17 +58,20 @@ def generate(
     records the run, see ``generation/merge.py``). A caller that is itself a run (an evaluation)
     passes its own ``inputs`` (which rows) and ``settings`` (its ``RunSettings``) for that record.
     Safe to call from inside a running event loop (e.g. Jupyter): the run then gets its own loop in
-    a thread.
+    a thread. ``meter``: a `RunMeter` the run counts into, for a caller's own live display (its
+    ``latencies`` grow by one per finished response, as each lands).
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(agenerate(config, rows, inputs=inputs, settings=settings))
+        return asyncio.run(agenerate(config, rows, inputs=inputs, settings=settings, meter=meter))
     result: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            result["stats"] = asyncio.run(agenerate(config, rows, inputs=inputs, settings=settings))
+            result["stats"] = asyncio.run(
+                agenerate(config, rows, inputs=inputs, settings=settings, meter=meter)
+            )
         except BaseException as exc:  # re-raised in the caller's thread
             result["error"] = exc
 
@@ -85,6 +89,7 @@ async def agenerate(
     *,
     inputs: Mapping[str, Any] | None = None,
     settings: RunSettings | None = None,
+    meter: RunMeter | None = None,
 ) -> GenerationStats:
     """The async form of ``generate``."""
     config = copy.copy(config)  # the run fills in base_urls/model; the caller's config stays as given
@@ -97,7 +102,7 @@ async def agenerate(
     source_rows, source = open_source(config, rows)
     output_existed = config.output_path.exists()
     store = OutputStore(config.output_path, config.failed_path)
-    meter = RunMeter()
+    meter = meter if meter is not None else RunMeter()
     stats = GenerationStats(output=str(config.output_path), max_concurrent=config.max_concurrent)
     plan = None
     try:
