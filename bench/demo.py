@@ -16,6 +16,8 @@ import os
 import tempfile
 import time
 
+from record import table, write_results
+
 from r1lab.demo import make_config, run_demo
 
 BUDGET_S = {"full": 600.0, "quick": 120.0, "smollm2": 2700.0}
@@ -53,6 +55,55 @@ def main() -> None:
             f"mean length {model.get('length_mean') or 0:.1f}  format {model.get('format') or 0:.3f}"
         )
     print(results["headline"])
+    write_results(
+        "demo", args, {"preset": preset, "total_s": total, "stages": results["stages"], "models": results["models"]},
+        tables=tables(results, total), lines=lines(results, preset, total), name=f"demo-{preset}",
+    )  # fmt: skip
+
+
+def minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} m {seconds % 60:02.0f} s" if seconds >= 60 else f"{seconds:.1f} s"
+
+
+def percent(model: dict, key: str) -> str:
+    value, stderr = model.get(key), model.get(f"{key}_stderr")
+    if value is None:
+        return ""
+    return f"{value:.1%}" + (f" ± {100 * stderr:.1f}" if stderr is not None else "")
+
+
+def tables(results: dict, total: float) -> dict:
+    """The docs' two tables of a demo run: time and output per stage, accuracy per model."""
+    stages = [
+        [s["title"], minutes(s["seconds"]), (s.get("summary") or {}).get("line", s.get("line", ""))]
+        for s in results["stages"]
+    ] + [["total", minutes(total), ""]]
+    models = [
+        [name, percent(m, "pass@1"), percent(m, "cons@n"), percent(m, "pass@n"), percent(m, "format"),
+         f"{m.get('length_mean') or 0:.1f}"]
+        for name, m in results["models"].items()
+    ]  # fmt: skip
+    columns = ["model", "pass@1 (± s.e.)", "cons@n", "pass@n", "format (± s.e.)", "mean length (tokens)"]
+    return {
+        "stages": table(["stage", "time", "what it printed"], stages),
+        "models": table(columns, models, right=5),
+    }
+
+
+def lines(results: dict, preset: str, total: float) -> dict:
+    """The headline, and for the real-model preset the README's sentence (start, GRPO, student models)."""
+    out = {"headline": results["headline"]}
+    models = list(results["models"].values())
+    if preset == "smollm2" and len(models) >= 3:
+        start, grpo, student = models[:3]
+        out["readme"] = (
+            f"`make demo-smollm2` on {os.cpu_count()} CPU cores took {total / 60:.0f} minutes ({minutes(total)}): "
+            f"30 GRPO steps took held-out pass@1 on two-digit\nsums from {percent(start, 'pass@1')} to "
+            f"{percent(grpo, 'pass@1')} and the `<think>` format from {start.get('format', 0):.0%} to "
+            f"{grpo.get('format', 0):.0%}, and the instruct model\nfine-tuned on the GRPO model's correct answers "
+            f"reached {percent(student, 'pass@1')} (docs/demo.md)."
+        )
+    return out
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def test_the_docs_have_marked_sections():
         m["name"] for doc in docs_numbers.DOCS for m in docs_numbers.MARKER.finditer((ROOT / doc).read_text())
     ]
     assert len(names) >= 25
-    assert {"serving.quiet", "serving.attention-speedup", "demo.accuracy", "demo-smollm2.readme"} <= set(
+    assert {"serving.quiet", "serving.attention-speedup", "demo-full.accuracy", "demo-smollm2.readme"} <= set(
         names
     )
 
