@@ -1,0 +1,373 @@
+"""Response formats, answerless responses and final sentences (issue #24), as tables.
+
+``NEW_RULES`` rows were all misgraded by r1lab 5fb97eb (checked by running them through it);
+``KEPT_RULES`` are the neighbouring cases that must not change with them. Every row:
+(gold, response, problem, finish_reason, expected outcome, why).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from r1lab.formats import FORMATS, chat_bounds, detect_format, get_format, split_sections
+from r1lab.grading import STATUS_NO_ANSWER, grade_many
+from r1lab.grading.extract import TIERS, find_answer
+from r1lab.grading.rows import GRADE_COLUMNS, grade_fields, grade_samples, row_finish_reasons
+
+#: About 1,500 characters of reasoning: a long response, where no body number is an answer.
+LONG = "Let me work through this carefully, one step at a time. " * 27
+THOUGHT = "<|begin_of_thought|>\n\nMaybe it is \\boxed{5}? " + LONG + "\n\n<|end_of_thought|>\n\n"
+TORA = (
+    "```python\ndef accepted():\n    return int(12 * 0.5 * 1 / 3)\n\nprint(accepted())\n```\n"
+    "```output\n2\n```\n"
+)
+
+NEW_RULES = [
+    # ---- formats: the answer section first
+    (
+        "7",
+        THOUGHT + "<|begin_of_solution|>\n\nSo the total is \\boxed{7}.\n\n<|end_of_solution|>",
+        None,
+        None,
+        "correct",
+        "Sky-T1: the solution, not a box tried in the thought",
+    ),
+    (
+        "7",
+        THOUGHT + "<|begin_of_solution|>\n\nThe answer is \\boxed{7}.<|end_of_solution|><|im_end|>",
+        None,
+        None,
+        "correct",
+        "Sky-T1 with a ChatML end token after the solution",
+    ),
+    (
+        "3",
+        "<|begin_of_thought|>\n\n" + LONG + "so the answer is 3? Let me check",
+        None,
+        None,
+        "no_answer",
+        "Sky-T1 cut off in its thought (never closed): no stated answer",
+    ),
+    (
+        "7",
+        THOUGHT.replace("\\boxed{5}", "\\boxed{7}") + "<|begin_of_solution|>\n\nWe compute 3 + 4 =",
+        None,
+        "length",
+        "no_answer",
+        "Sky-T1 cut off in its solution: a box tried in the thought is not stated",
+    ),
+    (
+        "9",
+        "<think>" + LONG + "</think>\n\n" + LONG + "Therefore, the number of divisors of 196 is 9.",
+        None,
+        None,
+        "correct",
+        "R1: a long answer section ending in a result sentence",
+    ),
+    (
+        "9",
+        LONG + "</think>\n\n**Final Answer**\n\nThe number of divisors is nine.",
+        None,
+        None,
+        "correct",
+        "QwQ: pre-filled <think>, a Final Answer heading, a number word",
+    ),
+    (
+        "21",
+        "We count the students in each group. " + LONG + "\n\n**Final Answer**\n\nTwenty-one students.",
+        None,
+        None,
+        "correct",
+        "Final Answer heading: the section under it, a number word",
+    ),
+    (
+        "100",
+        "We use $d = \\frac{1}{p}$ with the parallax $p$. " + LONG + "The distance is 100 parsecs.",
+        None,
+        None,
+        "correct",
+        "plain: the result sentence, not the formula stated earlier",
+    ),
+    (
+        "2",
+        TORA + "Two people accept the position.",
+        None,
+        None,
+        "correct",
+        "ToRA: the sentence after the output",
+    ),
+    (
+        "3",
+        LONG + "Since $f(x)^3$ has degree 9, the degree of \\(f(x)\\) is 3.",
+        None,
+        None,
+        "correct",
+        "plain: '... is 3.' at any length, not the math span f(x)",
+    ),
+    # ---- final sentences of any length, number words
+    (
+        "9",
+        LONG + "Therefore, the number of trailing zeros in 42! is 9.\n\nI think that's the answer.",
+        None,
+        None,
+        "correct",
+        "a closing remark after the result sentence",
+    ),
+    ("21", LONG + "So there are twenty-one students in the club.", None, None, "correct", "number words"),
+    ("20", LONG + "The total is twenty.", None, None, "correct", "number words up to twenty"),
+    ("\\frac{2}{3}", LONG + "The probability is two thirds.", None, None, "correct", "a fraction in words"),
+    ("2", LONG + "Two people accept the position.", None, None, "correct", "a counted subject"),
+    (
+        "18",
+        LONG + "So, the greater of the two integers is 18. Let me verify: our answer is correct.",
+        None,
+        None,
+        "correct",
+        "'our answer is correct' judges; the conclusion before it states",
+    ),
+    (
+        "6",
+        "If the answer is 12 when x is doubled, what is x? Halving 12, x = 6.",
+        "If the answer is 12 when x is doubled, what is x?",
+        None,
+        "correct",
+        "an 'answer is' sentence copied from the problem is not the conclusion",
+    ),
+    # ---- no credit for what the response did not answer
+    (
+        "x+1",
+        "We need to simplify $\\frac{x^2-1}{x-1}$.\n\n\\boxed{}\n\n\\boxed{}",
+        "Simplify $\\frac{x^2-1}{x-1}$ for $x > 1$.",
+        None,
+        "no_answer",
+        "empty boxes after the restated expression",
+    ),
+    (
+        "x+1",
+        "We need to simplify $\\frac{x^2-1}{x-1}$.\n\n\\boxed{}",
+        None,
+        None,
+        "no_answer",
+        "empty boxes: no answer even without the problem text",
+    ),
+    (
+        "70",
+        "Compute it: \\boxed{\\dbinom{8}{4}}",
+        "Compute $\\dbinom{8}{4}$.",
+        None,
+        "no_answer",
+        "a box holding the problem's own expression",
+    ),
+    (
+        "x+1",
+        "The answer is $\\frac{x^2 - 1}{x - 1}$.",
+        "Simplify $\\frac{x^2-1}{x-1}$.",
+        None,
+        "no_answer",
+        "the problem's expression restated (spacing aside)",
+    ),
+]
+
+KEPT_RULES = [
+    (
+        "100",
+        "We use $d = \\frac{1}{p}$ with the parallax $p$. "
+        + LONG
+        + "\n\n**Final Answer**\n\nThe distance is 100 parsecs.",
+        None,
+        None,
+        "correct",
+        "Final Answer heading: the sentence, not the formula stated earlier",
+    ),
+    ("70", "Compute it: \\boxed{70}", "Compute $\\dbinom{8}{4}$.", None, "correct", "the computed value"),
+    (
+        "2^{100}",
+        "\\boxed{2^{100}}",
+        "Which is larger, $2^{100}$ or $3^{60}$?",
+        None,
+        "correct",
+        "choosing one of the problem's expressions, when the gold is one",
+    ),
+    (
+        "2",
+        "\\boxed{2}",
+        "Find the remainder when $2^{100}$ is divided by 7.",
+        None,
+        "correct",
+        "a plain value",
+    ),
+    ("7", LONG + "So far 3 + 4 = 7", None, None, "no_answer", "a sentence cut off mid-way is not a result"),
+    ("7", "3 + 4 = 7.\n\nLet me know if you need anything else!", None, None, "no_answer", "only the final"),
+    ("5", "<think>\\boxed{5}</think>", None, None, "no_answer", "a closed think is never searched"),
+    ("4", LONG + "\\boxed{4} and then more", "length", None, "correct", "a stated box in a cut-off trace"),
+    (
+        "5",
+        "\\boxed{5}. Put your final answer within \\boxed{}.",
+        None,
+        None,
+        "correct",
+        "an empty box echoed",
+    ),
+]
+
+
+def _outcomes(rows):
+    golds, responses, problems, reasons, _, _ = zip(*rows, strict=True)
+    grades = grade_many(list(responses), list(golds), finish_reasons=list(reasons), problems=list(problems))
+    return [
+        STATUS_NO_ANSWER if g.status == STATUS_NO_ANSWER else ("correct" if g.correct else "wrong")
+        for g in grades
+    ], grades
+
+
+@pytest.mark.parametrize("table", ["new", "kept"])
+def test_rules(table):
+    rows = NEW_RULES if table == "new" else KEPT_RULES
+    outcomes, grades = _outcomes(rows)
+    mismatches = [
+        (row[5], f"expected {row[4]}, got {got} (extracted {g.extracted!r}, tier {g.tier})")
+        for row, got, g in zip(rows, outcomes, grades, strict=True)
+        if got != row[4]
+    ]
+    assert not mismatches
+
+
+# (response, format name it is detected as, the answer section's text)
+FORMAT_ROWS = [
+    ("<think>a</think> B", "deepseek-r1", "B"),
+    ("a</think> B", "deepseek-r1", "B"),
+    ("<|begin_of_thought|>a<|end_of_thought|><|begin_of_solution|>B<|end_of_solution|>", "sky-t1", "B"),
+    ("a</think>\n**Final Answer**\nB", "qwq", "B"),
+    ("a\n\n**Final Answer**\n\nB", "final-answer", "B"),
+    ("a\n## Final Answer:\nB", "final-answer", "B"),
+    ("```python\nprint(1)\n```\n```output\n1\n```\nB", "tora", "B"),
+    ("a. B", "plain", "a. B"),
+]
+
+
+@pytest.mark.parametrize(("response", "name", "answer"), FORMAT_ROWS)
+def test_formats_are_detected_and_split(response, name, answer):
+    assert detect_format(response).name == name
+    sections = split_sections(response)
+    assert response[sections.answer[0] : sections.answer[1]].strip() == answer
+
+
+def test_every_format_is_in_the_table_tests():
+    assert {row[1] for row in FORMAT_ROWS} == set(FORMATS)
+    assert get_format("openthoughts") is FORMATS["sky-t1"] and get_format("auto") is None
+
+
+@pytest.mark.parametrize(
+    ("response", "kept"),
+    [
+        ("<|begin_of_thought|>x<|end_of_thought|>", "<|begin_of_thought|>x<|end_of_thought|>"),
+        ("A<|im_end|>\n<|im_start|>user\nB", "A"),
+        ("<|im_start|>assistant\nA<|endoftext|>B", "assistant\nA"),
+        ("A<|eot_id|><|start_header_id|>user<|end_header_id|>B", "A"),
+        ("A<｜end▁of▁sentence｜><｜User｜>B", "A"),
+        ("A<end_of_turn>\n<start_of_turn>user B", "A"),
+        ("A</s>[INST] B [/INST]", "A"),
+        ("A <|step_3|> B", "A <|step_3|> B"),
+    ],
+)
+def test_chat_tokens_by_name(response, kept):
+    start, end = chat_bounds(response)
+    assert response[start:end] == kept
+
+
+# (response, format, answer, tier, the text of the answer's span)
+TIER_ROWS = [
+    ("so \\boxed{3}.", "auto", "3", "boxed", "\\boxed{3}"),
+    ("#### 12", "auto", "12", "gsm8k", "#### 12"),
+    (
+        "Final Answer: The largest $n$ is 34.",
+        "auto",
+        "34",
+        "final_answer",
+        "Final Answer: The largest $n$ is 34",
+    ),
+    ("so the answer is $x^2$ here", "auto", "x^2", "answer_is", "answer is $x^2$"),
+    ("so $\\frac{1+\\sqrt5}{2}$", "auto", "\\frac{1+\\sqrt5}{2}", "latex", "$\\frac{1+\\sqrt5}{2}$"),
+    (LONG + "The distance is 100 parsecs.", "auto", "100", "sentence", "100"),
+    (LONG + "There are nine of them.", "auto", "9", "sentence", "nine"),
+    ("temperature fell to -5", "auto", "-5", "number", "-5"),
+    (THOUGHT + "<|begin_of_solution|>\\boxed{7}<|end_of_solution|>", "sky-t1", "7", "boxed", "\\boxed{7}"),
+    # the format named: a think-format reading of a Sky-T1 response has no reasoning to skip
+    (THOUGHT + "<|begin_of_solution|>so<|end_of_solution|>", "deepseek-r1", "5", "boxed", "\\boxed{5}"),
+]
+
+
+@pytest.mark.parametrize(("response", "fmt", "answer", "tier", "span_text"), TIER_ROWS)
+def test_tiers_and_spans(response, fmt, answer, tier, span_text):
+    found = find_answer(response, response_format=fmt)
+    assert (found.answer, found.tier) == (answer, tier)
+    assert response[found.span[0] : found.span[1]] == span_text
+
+
+def test_every_tier_is_tested():
+    assert {row[3] for row in TIER_ROWS} == set(TIERS)
+
+
+def test_finish_reasons_one_rule():
+    assert row_finish_reasons(["stop", "length"], 3) == ["stop", "length", None]
+    assert row_finish_reasons(["stop", "length", "stop"], 2) == ["stop", "length"]
+    assert row_finish_reasons("length", 1) == ["length"]
+    assert row_finish_reasons("length", 2) == [None, None]
+    assert row_finish_reasons(None, 2) == [None, None]
+
+
+def test_grade_samples_regroups_and_writes_tiers_and_spans():
+    samples = [["\\boxed{1}", LONG + "so far 1 + 1 = 2"], ["The answer is \\boxed{\\dbinom{8}{4}}."]]
+    graded = grade_samples(
+        samples,
+        ["1", "70"],
+        finish_reasons=[["stop"], None],
+        problems=["What is 1?", "Compute $\\dbinom{8}{4}$."],
+    )
+    assert [len(g) for g in graded] == [2, 1]
+    first, second = grade_fields(graded[0]), grade_fields(graded[1])
+    assert set(first) == set(GRADE_COLUMNS)
+    assert first["correct"] == [True, False] and first["grade_status"] == ["ok", "no_answer"]
+    assert first["answer_tiers"] == ["boxed", None] and first["answer_spans"] == [[0, 9], None]
+    assert second["grade_status"] == ["no_answer"] and second["answer_tiers"] == ["restated"]
+    span = second["answer_spans"][0]
+    assert samples[1][0][span[0] : span[1]] == "\\boxed{\\dbinom{8}{4}}"
+    json.dumps(first)
+
+
+def test_grade_file_takes_a_format_and_the_problem(tmp_path):
+    from r1lab.grading import GradeConfig, grade_file
+
+    rows = [
+        {
+            "problem": "Compute $\\dbinom{8}{4}$.",
+            "answer": "70",
+            "generations": ["\\boxed{\\dbinom{8}{4}}", "\\boxed{70}"],
+        },
+        {
+            "problem": "p",
+            "answer": "7",
+            "generations": [THOUGHT + "<|begin_of_solution|>\\boxed{7}<|end_of_solution|>"],
+        },
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    grade_file(GradeConfig(input=str(source), output=str(out), format="sky-t1"))
+    graded = [json.loads(line) for line in out.read_text().splitlines()]
+    assert graded[0]["grade_status"] == ["no_answer", "ok"] and graded[0]["correct"] == [False, True]
+    assert graded[1]["correct"] == [True] and graded[1]["answer_tiers"] == ["boxed"]
+    with pytest.raises(Exception, match="unknown response format"):
+        GradeConfig(input="a", output="b", format="nonsense")
+
+
+def test_accuracy_reward_passes_the_problem():
+    from r1lab.rewards.math import AccuracyReward
+
+    reward = AccuracyReward(workers=0)
+    completions = ["\\boxed{\\dbinom{8}{4}}", "\\boxed{70}"]
+    problem = "Compute $\\dbinom{8}{4}$."
+    assert reward(completions, answer=["70", "70"], problem=[problem, problem]) == [0.0, 1.0]
+    assert reward(completions, answer=["70", "70"]) == [1.0, 1.0]  # without the problem: not seen
