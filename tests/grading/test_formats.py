@@ -168,6 +168,14 @@ NEW_RULES = [
         "no_answer",
         "the problem's expression restated (spacing aside)",
     ),
+    (
+        "5",
+        "\\boxed{5}. Put your final answer within \\boxed{}.",
+        None,
+        None,
+        "correct",
+        "an empty box echoed",
+    ),
 ]
 
 KEPT_RULES = [
@@ -202,14 +210,6 @@ KEPT_RULES = [
     ("7", "3 + 4 = 7.\n\nLet me know if you need anything else!", None, None, "no_answer", "only the final"),
     ("5", "<think>\\boxed{5}</think>", None, None, "no_answer", "a closed think is never searched"),
     ("4", LONG + "\\boxed{4} and then more", "length", None, "correct", "a stated box in a cut-off trace"),
-    (
-        "5",
-        "\\boxed{5}. Put your final answer within \\boxed{}.",
-        None,
-        None,
-        "correct",
-        "an empty box echoed",
-    ),
 ]
 
 
