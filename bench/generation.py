@@ -215,7 +215,7 @@ def r1lab_run(url: str, n: int, c: int, out_dir: str, progress: bool = False) ->
 
 
 # ---------------------------------------------------------------- main
-def utilization(n: int, slots: int, token_time: float, out_dir: str) -> None:
+def utilization(n: int, slots: int, token_time: float, out_dir: str) -> dict:
     lengths = job_lengths(n)
     work = sum(lengths) * token_time
     ideal = max(work / slots, max(lengths) * token_time)
@@ -248,9 +248,10 @@ def utilization(n: int, slots: int, token_time: float, out_dir: str) -> None:
     print(
         f"\nr1lab vs fixed batches: {batch / r1:.2f}x faster; r1lab time / minimal window time: {r1 / minimal:.3f}"
     )
+    return {"ideal_s": ideal, "slots": slots, "rows": rows}
 
 
-def overhead(n: int, c: int, out_dir: str) -> None:
+def overhead(n: int, c: int, out_dir: str) -> dict:
     print(f"\n## Client overhead: instant server, N={n} requests, C={c}")
     proc, url = start_server(1, 0.0, [1], instant=True)
     try:
@@ -265,9 +266,15 @@ def overhead(n: int, c: int, out_dir: str) -> None:
     print("|---|---|---|")
     print(f"| r1lab generate | {stats['requests_per_s']:.0f} | {n / wall:.0f} |")
     print(f"| minimal asyncio window (no output, no retries) | {n / t_min:.0f} | {n / t_min:.0f} |")
+    return {
+        "requests": n,
+        "r1lab_engine_rps": stats["requests_per_s"],
+        "r1lab_call_rps": n / wall,
+        "minimal_rps": n / t_min,
+    }
 
 
-def faults(n: int, out_dir: str) -> None:
+def faults(n: int, out_dir: str) -> dict:
     from engine_sim import EngineConfig, EngineProcess, lognormal_lengths
 
     from r1lab.generation import GenerateConfig, generate
@@ -282,7 +289,7 @@ def faults(n: int, out_dir: str) -> None:
         "\n| server | wall (s) | simulated makespan (s) | retries | mean in flight while input remains | rows written (unique) | failed |"
     )
     print("|---|---|---|---|---|---|---|")
-    results = {}
+    results, table_rows = {}, []
     for name, fault_kw in (("fault-free", {}), ("20% mixed faults", mixed)):
         config = EngineConfig(max_running=16, lengths=lengths, step_base=1e-3, **fault_kw)
         with EngineProcess(config) as engine:
@@ -298,12 +305,17 @@ def faults(n: int, out_dir: str) -> None:
         with open(out) as f:
             ids = [json.loads(line)["id"] for line in f]
         results[name] = (wall, sim["makespan"])
+        table_rows.append(
+            [name, f"{wall:.2f}", f"{sim['makespan']:.2f}", stats.retries,
+             f"{stats.mean_in_flight_while_input_remains:.1f} of 32", f"{len(ids)} ({len(set(ids))})", stats.rows_failed]
+        )  # fmt: skip
         print(
             f"| {name} | {wall:.2f} | {sim['makespan']:.2f} | {stats.retries} | "
             f"{stats.mean_in_flight_while_input_remains:.1f} of 32 | {len(ids)} ({len(set(ids))}) | {stats.rows_failed} |"
         )
     (w0, s0), (w1, s1) = results.values()
     print(f"\nfaulty / fault-free: wall {w1 / w0:.3f}x, simulated makespan {s1 / s0:.3f}x (target <= 1.35x)")
+    return {"rows": table_rows, "wall_ratio": w1 / w0, "makespan_ratio": s1 / s0}
 
 
 KV_SERVERS = ((2000, 300), (4000, 600), (8000, 1200))  # (KV-cache tokens, requests)
@@ -344,7 +356,7 @@ def kv_run(engine, n: int, concurrency, out_dir: str) -> dict:
     return sim
 
 
-def kv_pressure(out_dir: str, quick: bool) -> None:
+def kv_pressure(out_dir: str, quick: bool) -> dict:
     from engine_sim import EngineProcess
 
     print(
@@ -353,7 +365,7 @@ def kv_pressure(out_dir: str, quick: bool) -> None:
         "decode step 1 ms + 0.01 ms per running request; prefill per token as given (paid again on "
         "recompute). Times are the engine's simulated makespan."
     )
-    summary = []
+    summary, sweeps = [], {}
     servers = KV_SERVERS[:1] if quick else KV_SERVERS
     for regime, prefill in REGIMES.items():
         for kv_tokens, n in servers:
@@ -373,6 +385,7 @@ def kv_pressure(out_dir: str, quick: bool) -> None:
                     f"| {c} | {r['makespan']:.3f} | {r['preemptions']} | {r['recomputed_tokens']} | "
                     f"{r['mean_running']:.1f} | {r['latency_mean']:.3f} |"
                 )
+            sweeps[f"{regime.split()[0]}-{kv_tokens}"] = {str(c): r for c, r in rows.items()}
             best = min(sweep, key=lambda c: rows[c]["makespan"])
             auto, big = rows["auto"], rows[256]
             summary.append(
@@ -390,6 +403,7 @@ def kv_pressure(out_dir: str, quick: bool) -> None:
             f"| {regime} | {kv} | {best} | {t_best:.3f} | {t_auto:.3f} | {t_auto / t_best:.3f} | "
             f"{t_big / t_best:.3f} | {p_auto} / {p_big} = {p_auto / max(1, p_big):.3f} |"
         )
+    return {"sweeps": sweeps, "summary": summary}
 
 
 def main() -> None:
@@ -405,15 +419,71 @@ def main() -> None:
     n = args.jobs or (400 if args.quick else 2000)
     n_fast = args.overhead_requests or (3000 if args.quick else 20000)
     print(f"python {sys.version.split()[0]}, aiohttp {aiohttp.__version__}, {os.cpu_count()} CPUs (shared)")
+    done = {}
     with tempfile.TemporaryDirectory() as out_dir:
         if "utilization" in parts:
-            utilization(n, args.slots, args.token_time, out_dir)
+            done["utilization"] = utilization(n, args.slots, args.token_time, out_dir)
         if "overhead" in parts:
-            overhead(n_fast, 256, out_dir)
+            done["overhead"] = overhead(n_fast, 256, out_dir)
         if "faults" in parts:
-            faults(200 if args.quick else 400, out_dir)
+            done["faults"] = faults(200 if args.quick else 400, out_dir)
         if "kv" in parts:
-            kv_pressure(out_dir, args.quick)
+            done["kv"] = kv_pressure(out_dir, args.quick)
+    record_results(args, done)
+
+
+def record_results(args, done: dict) -> None:
+    """bench/results: generation.json (utilization, overhead), generation-faults.json, generation-kv.json.
+
+    A --quick run (a smoke test) writes generation-quick*.json instead, so the docs' numbers stay put.
+    """
+    from record import table, write_results
+
+    stem = "generation-quick" if args.quick else "generation"
+
+    tables, results = {}, {k: done[k] for k in ("utilization", "overhead") if k in done}
+    if "utilization" in done:
+        u = done["utilization"]
+        columns = ["client", "time (s)", "efficiency (ideal/actual)", "mean in flight while input remains",
+                   "mean in flight overall"]  # fmt: skip
+        rows = [[name, f"{t:.2f}", f"{u['ideal_s'] / t:.1%}", f"{wi:.1f} ({wi / u['slots']:.1%} of C)", f"{mean:.1f}"]
+                for name, t, wi, mean in u["rows"]]  # fmt: skip
+        tables["utilization"] = table(columns, rows)
+    if "overhead" in done:
+        o = done["overhead"]
+        rows = [[f"r1lab generate (engine window; whole call incl. input checks and output file: "
+                 f"{o['r1lab_call_rps']:.0f})", f"**{o['r1lab_engine_rps']:.0f}**"],
+                ["minimal asyncio window (no output file, no retries, no routing)", f"{o['minimal_rps']:.0f}"]]  # fmt: skip
+        tables["overhead"] = table(["client", "requests/s"], rows)
+    if tables:
+        write_results("generation", args, results, tables=tables, name=stem)
+    if "faults" in done:
+        columns = ["server", "wall (s)", "simulated makespan (s)", "retries", "mean in flight while input remains",
+                   "rows written (unique)", "failed"]  # fmt: skip
+        faults_table = {"faults": table(columns, done["faults"]["rows"])}
+        write_results("generation", args, done["faults"], tables=faults_table, name=f"{stem}-faults")
+    if "kv" in done:
+        columns = [
+            "window",
+            "makespan (s)",
+            "preemptions",
+            "recomputed tokens",
+            "mean running",
+            "mean latency (s)",
+        ]
+        kv_tables = {
+            key: table(columns, [[c, f"{r['makespan']:.3f}", r["preemptions"], r["recomputed_tokens"],
+                                  f"{r['mean_running']:.1f}", f"{r['latency_mean']:.3f}"] for c, r in rows.items()])
+            for key, rows in done["kv"]["sweeps"].items()
+        }  # fmt: skip
+        kv_tables["summary"] = table(
+            ["regime", "KV tokens", "best fixed", "its makespan", "auto makespan", "auto / best (target <= 1.05)",
+             "256 / best", "preemptions auto / 256 (target <= 0.2)"],
+            [[regime, kv, best, f"{t_best:.3f}", f"{t_auto:.3f}", f"{t_auto / t_best:.3f}", f"{t_big / t_best:.3f}",
+              f"{p_auto} / {p_big} = {p_auto / max(1, p_big):.3f}"]
+             for regime, kv, best, t_best, t_auto, t_big, p_auto, p_big in done["kv"]["summary"]],
+        )  # fmt: skip
+        write_results("generation", args, done["kv"], tables=kv_tables, name=f"{stem}-kv")
 
 
 if __name__ == "__main__":
