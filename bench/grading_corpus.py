@@ -17,6 +17,7 @@ import argparse
 import logging
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,17 @@ from grading.corpus.corpus import grade_rows, load_audit, load_rows, tally, unau
 
 log = logging.getLogger("bench.grading_corpus")
 FORMAT_ORDER = ("thought_solution", "think", "tora", "boxed_cot", "unboxed_cot", "all")
+
+
+def _grader_revision() -> str:
+    """The commit the grader was measured at, with "+changes" when src/r1lab/grading differs from it."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*cmd: str) -> str:
+        return subprocess.run(["git", *cmd], cwd=root, capture_output=True, text=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", "src/r1lab/grading")
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else "")
 
 
 def main() -> None:
@@ -67,6 +79,7 @@ def main() -> None:
         "caller_cpu_s": round(statistics.median(cpus), 2),
         "response_chars": {"median": chars[len(chars) // 2], "max": chars[-1]},
         "workers": args.workers or len(os.sched_getaffinity(0)),
+        "grader": _grader_revision(),
     }
     columns = [
         "format",
