@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from record import table, write_results
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK_NAMES = ["math500", "aime24", "aime25", "amc23", "gsm8k"]
 
@@ -179,6 +181,14 @@ def main() -> None:
     ours_s, ours_n = timed(r1lab_style, texts)
     print(f"  Open-R1 style: {len(texts) / base_s:9.0f} rows/s, {base_n} flagged")
     print(f"  r1lab:         {len(texts) / ours_s:9.0f} rows/s, {ours_n} flagged   ({base_s / ours_s:.2f}x)")
+    n = len(texts)
+    rows = [
+        ["decontaminate, 8-grams, 5 benchmarks", f"{n / ours_s:,.0f} rows/s, {ours_n} flagged",
+         f"Open-R1-style (whitespace n-gram strings, one set per benchmark): {n / base_s:,.0f} rows/s, {base_n} flagged",
+         f"{base_s / ours_s:.2f}x"],
+    ]  # fmt: skip
+    results = {"rows": n, "decontaminate": {"r1lab_s": ours_s, "r1lab_flagged": ours_n, "openr1_s": base_s,
+                                             "openr1_flagged": base_n}}  # fmt: skip
 
     print("\nnear dedup (threshold 0.8, 128 permutations, word 5-gram shingles)")
     ours_s, ours_dropped = timed(r1lab_near, texts)
@@ -186,6 +196,8 @@ def main() -> None:
     print(
         f"  r1lab:      {len(texts) / ours_s:7.0f} rows/s, {len(ours_dropped)} dropped, planted recall {hit}/{total}"
     )
+    near = [f"{n / ours_s:,.0f} rows/s, planted recall {hit}/{total}", "", ""]
+    results["near_dedup"] = {"r1lab_s": ours_s, "r1lab_recall": [hit, total]}
     try:
         ds_s, ds_dropped = timed(datasketch_near, texts)
         hit, total = planted_recall(ds_dropped, planted, texts)
@@ -193,6 +205,11 @@ def main() -> None:
             f"  datasketch: {len(texts) / ds_s:7.0f} rows/s, {len(ds_dropped)} dropped, planted recall {hit}/{total}"
             f"   (r1lab {ds_s / ours_s:.2f}x)"
         )
+        near[1:] = [
+            f"datasketch MinHash.bulk + MinHashLSH: {n / ds_s:,.0f} rows/s, recall {hit}/{total}",
+            f"{ds_s / ours_s:.2f}x",
+        ]
+        results["near_dedup"] |= {"datasketch_s": ds_s, "datasketch_recall": [hit, total]}
     except ImportError:
         print("  datasketch: not importable (pass --datasketch DIR to compare)")
 
@@ -201,8 +218,10 @@ def main() -> None:
 
     seen = Deduplicator()
     exact_s, _ = timed(lambda: [seen.check(i, [t]) for i, t in enumerate(texts)])
+    rows.append(["near dedup, threshold 0.8, 128 perms, 5-gram shingles", *near])
     print(f"\nexact dedup: {len(texts) / exact_s:9.0f} rows/s")
-    rows = [
+    rows.append(["exact dedup", f"{n / exact_s:,.0f} rows/s", "", ""])
+    sft_rows = [
         {
             "problem": t,
             "generations": [f"<think>\n{t}\n</think>\n\n\\boxed{{1}}"] * 4,
@@ -210,17 +229,24 @@ def main() -> None:
         }
         for t in texts
     ]
-    convert_s, examples = timed(lambda: sum(len(to_sft_examples(r, "r1lab")) for r in rows))
+    convert_s, examples = timed(lambda: sum(len(to_sft_examples(r, "r1lab")) for r in sft_rows))
     print(
-        f"convert (r1lab layout, 4 generations/row): {len(rows) / convert_s:9.0f} rows/s ({examples} examples)"
+        f"convert (r1lab layout, 4 generations/row): {len(sft_rows) / convert_s:9.0f} rows/s ({examples} examples)"
     )
+    rows.append(["convert, r1lab layout, 4 generations/row", f"{n / convert_s:,.0f} rows/s", "", ""])
 
     print("\npeak RSS of `r1lab decontaminate` (rows carry 2 KB of padding each)")
     with tempfile.TemporaryDirectory() as tmp:
         small = peak_rss_mb(args.rows, Path(tmp))
         large = peak_rss_mb(4 * args.rows, Path(tmp))
     print(f"  4x the rows: {large / small:.2f}x the memory")
+    rows.append([f"peak RSS of `r1lab decontaminate`, {args.rows // 1000}k vs {4 * args.rows // 1000}k rows",
+                 f"{small:.0f} MiB vs {large:.0f} MiB", "", f"{large / small:.2f}x memory for 4x rows"])  # fmt: skip
+    results |= {"exact_dedup_s": exact_s, "convert_s": convert_s, "peak_rss_mib": [small, large]}
     print(f"\n(this process: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
+    write_results(
+        "data", args, results, tables={"summary": table(["measurement", "r1lab", "reference", "ratio"], rows)}
+    )
 
 
 if __name__ == "__main__":
