@@ -119,16 +119,22 @@ def test_continuous_batching_gives_the_same_greedy_tokens():
     assert got == expected
 
 
-def test_cpu_servers_start_through_r1lab_serve_cpu():
+def test_every_server_starts_through_r1lab_serve_cpu_and_cpu_attention_is_a_flag():
     command = serve_command("/m", 1234, True, 0.2, None, cpu_attention=True)
-    assert (
-        command[1:4] == ["-m", "r1lab.generation.serve_cpu", "serve"] and "--continuous-batching" in command
-    )
-    assert "r1lab.generation.serve_cpu" not in serve_command("/m", 1234, True, 0.2, None, cpu_attention=False)
-    # Without continuous batching there is no packed step: plain transformers serve.
-    assert "r1lab.generation.serve_cpu" not in serve_command(
-        "/m", 1234, False, None, None, cpu_attention=True
-    )
+    assert command[1:5] == ["-m", "r1lab.generation.serve_cpu", "--r1lab-cpu-attention", "serve"]
+    assert "--continuous-batching" in command
+    plain = serve_command("/m", 1234, True, 0.2, None, cpu_attention=False)
+    assert plain[1:4] == ["-m", "r1lab.generation.serve_cpu", "serve"]  # sampling still made to apply
+    # Without continuous batching there is no packed step: no CPU attention.
+    assert "--r1lab-cpu-attention" not in serve_command("/m", 1234, False, None, None, cpu_attention=True)
+
+
+@pytest.mark.server
+def test_cpu_attention_is_registered_in_the_models_process(tiny_server):
+    """transformers 5.25 loads the model in a spawned process: the registration must happen there."""
+    log = tiny_server.log_path.read_text()
+    assert "r1lab CPU attention registered" in log, log[-2000:]
+    assert tiny_server.engine_info()["mode"] == "continuous batching, r1lab CPU attention"
 
 
 def test_r1lab_serve_can_start_plain_transformers():

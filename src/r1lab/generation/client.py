@@ -27,6 +27,7 @@ import aiohttp
 from r1lab.generation.concurrency import MAX_AUTO_CONCURRENCY, AdaptiveConcurrency
 from r1lab.generation.config import GenerateConfig
 from r1lab.generation.endpoints import Endpoint, Router, parse_retry_after
+from r1lab.generation.probe import warn_if_greedy_differs
 from r1lab.generation.schedule import lookahead_rows, make_schedule
 from r1lab.generation.stats import RunMeter
 from r1lab.generation.store import OutputStore
@@ -409,6 +410,7 @@ class Engine:
             return
         if len(state.generations) >= state.wanted:
             state.finished = True
+            warn_if_greedy_differs(state.generations, self.config.temperature, state.row_id)
             self.store.write(state.output_row())
             meter.rows_done += 1
 

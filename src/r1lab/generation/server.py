@@ -5,14 +5,19 @@ model is served on 127.0.0.1 with continuous batching, and the context manager w
 ``/health`` answers before yielding, and stops the process afterwards. The child is tied to this
 process (Linux ``PR_SET_PDEATHSIG``), so a killed client never leaves a server behind.
 
+Every server starts through r1lab's entry module ``r1lab.generation.serve_cpu``, which makes each
+request's temperature / top_p / top_k apply with continuous batching on or off (transformers 5.25
+otherwise samples at the model config's values), and before a run gets it, a few-second probe
+checks that it does (``r1lab.generation.probe``, docs/generation.md).
+
 Continuous batching sizes its paged KV cache from free memory, and on a CPU transformers takes 60%
 of the free RAM, whatever the model: a 0.8M-parameter model's server grew to 14 GB on its first
 requests here, and a second server (or a trainer) on the same machine was then killed by the
 kernel's OOM killer. Without a GPU r1lab caps the cache at ``CPU_CACHE_MEMORY_FRACTION``.
 
 How many requests to keep in flight depends on the server, so a run that leaves ``max_concurrent``
-unset gets it from here (``apply_server_defaults``). On a CPU r1lab starts the server through
-``r1lab.generation.serve_cpu``, whose attention (``cpu_attention``) batches the decoding requests
+unset gets it from here (``apply_server_defaults``). On a CPU that entry module also registers
+r1lab's attention (``cpu_attention``) batches the decoding requests
 per request instead of transformers' SDPA over a block-diagonal mask of *all* requests' keys; with
 it, served throughput grows with the window like offline batching (SmolLM2-135M, 2 cores: 46 / 61 /
 70 tok/s at 8 / 16 / 32 in flight against 79 for offline ``generate`` at batch 32; with
@@ -26,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -173,19 +177,18 @@ def serve_command(
     cb_options: dict[str, int] | None = None,
     cpu_attention: bool = False,
 ) -> list[str]:
-    """The ``transformers serve`` command line for a local model on loopback.
+    """The ``transformers serve`` command line for a local model on loopback, through r1lab's entry module.
 
-    ``cache_memory_fraction`` caps the continuous-batching KV cache at that share of free memory;
-    ``cb_options`` adds ``--cb-<name> <value>`` flags (e.g. ``{"max_batch_tokens": 512}``);
-    ``cpu_attention`` runs it through ``r1lab.generation.serve_cpu`` (batched per-request attention
-    for continuous batching on a CPU, ``r1lab.generation.cpu_attention``).
+    Every server starts as ``python -m r1lab.generation.serve_cpu serve ...`` (the same command line
+    as ``transformers serve``), which makes each request's sampling settings apply in every mode
+    (see that module). ``cache_memory_fraction`` caps the continuous-batching KV cache at that share
+    of free memory; ``cb_options`` adds ``--cb-<name> <value>`` flags (e.g. ``{"max_batch_tokens":
+    512}``); ``cpu_attention`` adds r1lab's batched per-request attention for continuous batching on
+    a CPU (``r1lab.generation.cpu_attention``).
     """
+    base = [sys.executable, "-m", "r1lab.generation.serve_cpu"]
     if cpu_attention and continuous_batching:
-        base = [sys.executable, "-m", "r1lab.generation.serve_cpu"]
-    else:
-        beside_python = shutil.which("transformers", path=str(Path(sys.executable).parent))
-        exe = beside_python or shutil.which("transformers")
-        base = [exe] if exe else [sys.executable, "-m", "transformers.cli.transformers"]
+        base.append("--r1lab-cpu-attention")
     command = [
         *base,
         "serve",
@@ -230,6 +233,7 @@ def serve_model(
     cache_memory_fraction: float | None = None,
     cb_options: dict[str, int] | None = None,
     cpu_attention: bool = True,
+    check_sampling: bool = True,
 ) -> Iterator[LocalServer]:
     """Serve a local model with ``transformers serve`` for the duration of a ``with`` block.
 
@@ -241,7 +245,10 @@ def serve_model(
     ``cb_options``: further ``--cb-*`` settings of transformers' continuous batching.
     ``cpu_attention``: without a GPU, serve through ``r1lab.generation.serve_cpu`` (batched
     per-request attention for continuous batching, 1.7x the tokens/s of transformers' SDPA at 32 in flight;
-    ``False`` starts plain ``transformers serve``).
+    ``False`` keeps transformers' own attention).
+    ``check_sampling``: once healthy, check that the server applies each request's sampling
+    settings (``r1lab.generation.probe``, a few seconds); a server that does not is stopped with
+    a ``SamplingContractError`` naming the setting it ignored.
     """
     from r1lab.models.gguf import resolve_model
 
@@ -293,6 +300,10 @@ def serve_model(
                 )
             time.sleep(0.25)
         logger.info("serving %s at %s", path, server.base_url)
+        if check_sampling:
+            from r1lab.generation.probe import check_sampling as probe
+
+            probe(server.base_url, server.model, model_dir=path)
         yield server
     finally:
         stop_process(process)
