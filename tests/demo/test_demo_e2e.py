@@ -67,6 +67,14 @@ def test_report_files_exist_and_carry_the_numbers(demo_run):
     train = {json.loads(line)["problem"] for line in (out / "data" / "train.jsonl").read_text().splitlines()}
     test = [json.loads(line)["problem"] for line in (out / "data" / "test.jsonl").read_text().splitlines()]
     assert test and not train.intersection(test)
+    # the GRPO model's served pass@1 was checked against in-process sampling on the same problems,
+    # and the evaluation's run record names the server and the packages
+    check = on_disk["sampling_check"]
+    assert check["problems"] == config.check_problems and check["agree"], check
+    assert check["in_process_samples"] == check["served_samples"] == config.eval_samples
+    assert json.loads((out / "evaluate" / "sampling_check.json").read_text()) == check
+    assert on_disk["environment"]["server"]["kind"] == "transformers serve"
+    assert on_disk["environment"]["versions"]["torch"]
 
 
 def test_reports_show_the_same_numbers(demo_run):

@@ -112,7 +112,18 @@ def test_evaluate_serves_the_tiny_model_for_the_run(tmp_path, tiny_model_dir):
         output_dir=str(tmp_path),
         progress=False,
     )
-    _check_run(tmp_path, evaluate(config), "transformers serve")
+    results = evaluate(config)
+    _check_run(tmp_path, results, "transformers serve")
+    # the run record names the server r1lab started, and the installed transformers it runs on
+    import transformers
+
+    environment = results[0]["environment"]
+    assert environment["server"]["kind"] == "transformers serve"
+    assert (
+        environment["server"]["version"]
+        == environment["versions"]["transformers"]
+        == transformers.__version__
+    )
 
 
 @pytest.mark.slow
