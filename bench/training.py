@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import yaml
+from record import table, write_results
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -94,13 +95,16 @@ def held_out_accuracy(
     return sum(g.correct for g in grades) / len(grades), sum(working) / len(working)
 
 
-def _accuracy_line(label: str, model_dir: Path, rows: list[dict], sampling: dict) -> None:
+def _accuracy_line(
+    label: str, model_dir: Path, rows: list[dict], sampling: dict
+) -> tuple[float, float, float]:
     greedy, _ = held_out_accuracy(model_dir, rows)
     sampled, working = held_out_accuracy(model_dir, rows, **sampling)
     print(
         f"{label:<12} greedy {greedy:.3f}   sampled pass@1 {sampled:.3f}   shows working {working:.2f}",
         flush=True,
     )
+    return greedy, sampled, working
 
 
 # --------------------------------------------------------------------------- learning check
@@ -116,6 +120,7 @@ def learning(args) -> None:
     grpo_yaml = yaml.safe_load((ROOT / "recipes/tiny/grpo.yaml").read_text())
     sampling = {"temperature": grpo_yaml["temperature"], "top_p": grpo_yaml["top_p"], "samples": args.samples}
     sft_dir = work / "sft"
+    sft_s = None
     if not (sft_dir / "model.safetensors").exists():
         base = build_tiny_model(work / "tiny")
         recipe = load_recipe(
@@ -125,12 +130,13 @@ def learning(args) -> None:
         )
         start = time.perf_counter()
         train_sft(recipe)
-        print(f"sft: {args.sft_steps} steps in {time.perf_counter() - start:.0f} s")
+        sft_s = time.perf_counter() - start
+        print(f"sft: {args.sft_steps} steps in {sft_s:.0f} s")
     print(
         f"held-out: {len(rows)} problems; sampled at temperature {sampling['temperature']}, "
         f"top-p {sampling['top_p']}, {args.samples} samples each"
     )
-    _accuracy_line("cold start", sft_dir, rows, sampling)
+    cold = _accuracy_line("cold start", sft_dir, rows, sampling)
     recipe = load_recipe(
         GRPORecipe,
         ROOT / "recipes/tiny/grpo.yaml",
@@ -138,9 +144,26 @@ def learning(args) -> None:
     )
     start = time.perf_counter()
     train_grpo(recipe)
-    print(f"grpo: {args.grpo_steps} steps in {time.perf_counter() - start:.0f} s")
-    _accuracy_line("after GRPO", work / "grpo", rows, sampling)
+    grpo_s = time.perf_counter() - start
+    print(f"grpo: {args.grpo_steps} steps in {grpo_s:.0f} s")
+    after = _accuracy_line("after GRPO", work / "grpo", rows, sampling)
     print(f"metrics: {work / 'grpo' / 'metrics.jsonl'}")
+    sft_label = f"cold start (SFT {args.sft_steps} steps" + (f", {sft_s:.0f} s)" if sft_s else ", reused)")
+    rows_out = [
+        [sft_label, f"{cold[0]:.3f}", f"{cold[1]:.3f}", f"{cold[2]:.2f}"],
+        [f"after GRPO ({args.grpo_steps} steps, {grpo_s:.0f} s)", f"**{after[0]:.3f}**", f"**{after[1]:.3f}**",
+         f"{after[2]:.2f}"],
+    ]  # fmt: skip
+    columns = ["model", "greedy", "sampled pass@1", "shows working"]
+    results = {
+        "sft_s": sft_s,
+        "grpo_s": grpo_s,
+        "cold_start": cold,
+        "after_grpo": after,
+        "sampling": sampling,
+    }
+    write_results("training", args, results, tables={"summary": table(columns, rows_out, right=3)},
+                  name="training-learning")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- overhead
@@ -271,6 +294,15 @@ def overhead(args) -> None:
     ratio = summary["r1lab"][0] / summary["trl"][0]
     print(f"r1lab / TRL time per step: {ratio:.3f}  (overhead {100 * (ratio - 1):+.1f}%, target <= +5%)")
     print(f"r1lab / TRL peak RSS:      {summary['r1lab'][1] / summary['trl'][1]:.3f}")
+    n = summary["r1lab"][2]
+    rows = [
+        ["r1lab", f"{summary['r1lab'][0]:.1f}", f"{summary['r1lab'][1]:.0f} MiB"],
+        ["TRL directly", f"{summary['trl'][0]:.1f}", f"{summary['trl'][1]:.0f} MiB"],
+        ["ratio", f"{ratio:.2f}", f"{summary['r1lab'][1] / summary['trl'][1]:.3f}"],
+    ]
+    write_results("training", args, {"summary": summary, "runs": results},
+                  tables={"summary": table(["", f"s/step (median, {n} steps)", "peak RSS"], rows)},
+                  name="training-overhead")  # fmt: skip
 
 
 def main() -> None:
