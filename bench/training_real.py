@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from record import table, write_results
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -102,6 +104,7 @@ def main() -> None:
     print(
         f"{'run':10} {'s/step':>8} {'CPU s/step':>11} {'peak RSS MiB':>13}  reward / frac_reward_zero_std / skipped"
     )
+    runs, rows = {}, []
     for run in args.runs.split(","):
         cmd = [
             sys.executable,
@@ -130,7 +133,25 @@ def main() -> None:
         print(
             f"{run:10} {statistics.median(steps):8.1f} {r['cpu_s_per_step']:11.1f} {r['peak_rss_mib']:13.0f}  {extra}"
         )
+        runs[run] = r
+        rows.append(
+            [
+                run,
+                f"{statistics.median(steps):.1f}",
+                f"{r['cpu_s_per_step']:.1f}",
+                f"{r['peak_rss_mib']:.0f}",
+                extra,
+            ]
+        )
     print(f"load average after: {_load()}")
+    columns = [
+        "run",
+        "s/step (median)",
+        "CPU s/step",
+        "peak RSS MiB",
+        "reward / frac_reward_zero_std / skipped, or loss",
+    ]
+    write_results("training_real", args, {"runs": runs}, tables={"summary": table(columns, rows)})
 
 
 if __name__ == "__main__":
