@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from record import table, write_results
 
 UNIT = 4000  # tokens of a median sample of a median problem
 
@@ -252,7 +253,7 @@ def simulate(lengths: list[list[int]], slots: int, policy: str, prior: dict[str,
         schedule.finished(job)
 
 
-def simulation(problems: int, samples: int, slots: int, seeds: int, drift: float) -> None:
+def simulation(problems: int, samples: int, slots: int, seeds: int, drift: float) -> list[str]:
     ratios: dict[str, list[float]] = {"fifo": [], "prior": [], "adaptive": []}
     for seed in range(seeds):
         lengths, before = workload(problems, samples, 1000 + seed, drift)
@@ -263,11 +264,13 @@ def simulation(problems: int, samples: int, slots: int, seeds: int, drift: float
                 simulate(lengths, slots, policy, prior if policy == "prior" else None) / bound
             )
     fifo = ratios["fifo"]
-    print(f"| {problems} x {samples}, {slots} slots, {seeds} seeds, drift {drift} | " + " | ".join(
+    row = [f"{problems} x {samples}, {slots} slots, {seeds} seeds, drift {drift}"] + [
         f"{statistics.mean(r):.3f} ({statistics.mean(a / b for a, b in zip(r, fifo, strict=True)):.3f}, "
         f"worst {max(a / b for a, b in zip(r, fifo, strict=True)):.3f})"
         for r in ratios.values()
-    ) + " |")  # fmt: skip
+    ]  # fmt: skip
+    print("| " + " | ".join(row) + " |")
+    return row
 
 
 def main() -> None:
@@ -286,6 +289,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs (shared); load {os.getloadavg()[0]:.1f}")
     workloads = [("AIME-like", 30, 64), ("MATH-500-like", 500, 4)]
     slots = args.slots
+    real, sim_rows = {}, []
     if args.quick:
         workloads, slots = [("AIME-like", 15, 32), ("MATH-500-like", 120, 4)], min(args.slots, 64)
     if not args.no_real:
@@ -297,6 +301,7 @@ def main() -> None:
                     results, _ = real_client(
                         name, problems, samples, slots, args.token_time, args.drift, seed, tmp
                     )
+                    real[f"{name} seed {seed}"] = {"makespan_s": results, "lower_bound_s": _}
                     for label, t in results.items():
                         ratios.setdefault(label, []).append(t / results["fifo"])
                 if args.real_seeds > 1:
@@ -312,10 +317,15 @@ def main() -> None:
     print("|---|---|---|---|")
     for _, problems, samples in workloads:
         for drift in (0.0, args.drift):
-            simulation(problems, samples, slots, seeds, drift)
+            sim_rows.append(simulation(problems, samples, slots, seeds, drift))
     extra = [(30, 64, 64), (500, 4, 64), (30, 8, 64), (5000, 4, 256)]
     for problems, samples, s in [] if args.quick else extra:
-        simulation(problems, samples, s, max(3, seeds // 4), args.drift)
+        sim_rows.append(simulation(problems, samples, s, max(3, seeds // 4), args.drift))
+    write_results(
+        "longtail", args, {"real_client": real, "simulation": sim_rows},
+        tables={"simulation": table(["workload", "FIFO", "prior", "adaptive"], sim_rows)},
+        name="longtail-quick" if args.quick else "longtail",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
