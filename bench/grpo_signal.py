@@ -26,6 +26,8 @@ import os
 import random
 import time
 
+from record import table, write_results
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -159,6 +161,7 @@ def main() -> None:
     rows = rng.sample(problems, args.prompts)
     held = rng.sample([r for r in problems if r not in rows], min(200, len(problems) - len(rows)))
     print(f"{args.model_dir}: {args.prompts} prompts x {args.samples} samples per gradient estimate")
+    measured, rows_out = [], []
     for temperature in args.temperatures:
         start = time.perf_counter()
         g1, acc1 = policy_gradient(model, tokenizer, rows, args.samples, temperature, seed=1)
@@ -169,17 +172,24 @@ def main() -> None:
             f"cos(g1, g2) {cosine:+.3f}   ({time.perf_counter() - start:.0f} s)",
             flush=True,
         )
+        measured.append({"temperature": temperature, "batch_accuracy": [acc1, acc2], "cosine": cosine})
+        rows_out.append([f"{temperature:.2f}", f"{acc1:.3f} / {acc2:.3f}", f"{cosine:+.3f}"])
         if args.step_check:
-            step_check(model, tokenizer, held, temperature, g1, g2, args.norms)
+            measured[-1]["steps"] = step_check(model, tokenizer, held, temperature, g1, g2, args.norms)
+    columns = ["temperature", "batch accuracy, two estimates", "cos(g1, g2)"]
+    write_results(
+        "grpo_signal", args, {"temperatures": measured}, tables={"summary": table(columns, rows_out)}
+    )
 
 
-def step_check(model, tokenizer, held: list[dict], temperature: float, g1, g2, norms: list[float]) -> None:
+def step_check(model, tokenizer, held: list[dict], temperature: float, g1, g2, norms: list[float]) -> dict:
     """Sampled accuracy on ``held`` after small steps along the averaged and the differenced gradients."""
 
     def accuracy(m) -> float:
         return sample(m, tokenizer, held, 4, temperature, seed=123)[2].mean().item()
 
     base = accuracy(model)
+    out = {"base": base}
     for name, direction in (("signal (g1+g2)", g1 + g2), ("noise (g1-g2)", g1 - g2)):
         cells = []
         for norm in norms:
@@ -189,6 +199,8 @@ def step_check(model, tokenizer, held: list[dict], temperature: float, g1, g2, n
             )
             cells.append(f"{norm:g}: {forward:.3f} / {backward:.3f}")
         print(f"  sampled accuracy {base:.3f}; a step along {name}, forward / backward: " + "   ".join(cells))
+        out[name] = cells
+    return out
 
 
 if __name__ == "__main__":
