@@ -142,3 +142,5 @@ def test_r1lab_serve_can_start_plain_transformers():
 
     assert build_parser().parse_args(["serve", "m"]).cpu_attention is True
     assert build_parser().parse_args(["serve", "m", "--plain-transformers"]).cpu_attention is False
+    assert build_parser().parse_args(["serve", "m"]).check_sampling is True
+    assert build_parser().parse_args(["serve", "m", "--no-sampling-check"]).check_sampling is False

@@ -1,4 +1,8 @@
-"""``r1lab serve DIR``: serve a local model with ``transformers serve`` on loopback until Ctrl-C."""
+"""``r1lab serve DIR``: serve a local model with ``transformers serve`` on loopback until Ctrl-C.
+
+The server is r1lab's (``r1lab.generation.server.serve_model``): each request's sampling settings
+apply in every mode, and a short probe checks that before the URL is printed.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +35,13 @@ def register(subparsers) -> None:
         "batched per-request attention for continuous batching (docs/real-model.md)",
     )
     parser.add_argument(
+        "--no-sampling-check",
+        dest="check_sampling",
+        action="store_false",
+        help="skip the few-second check, once the server is up, that it applies each request's temperature, "
+        "top_p and top_k (docs/generation.md)",
+    )
+    parser.add_argument(
         "--cache-memory-fraction",
         type=float,
         default=None,
@@ -53,6 +64,7 @@ def run(args) -> int:
         continuous_batching=args.continuous_batching,
         cache_memory_fraction=args.cache_memory_fraction,
         cpu_attention=args.cpu_attention,
+        check_sampling=args.check_sampling,
     ) as server:
         sys.stdout.write(
             f"serving {server.model}\n  base URL: {server.base_url}\n  model:    {server.model}\n"
