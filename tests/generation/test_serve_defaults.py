@@ -13,6 +13,7 @@ import shutil
 import aiohttp
 import pytest
 
+from generation.fake_server import FakeServer  # tests/ is on sys.path (rootdir conftest)
 from r1lab.generation import GenerateConfig, generate
 from r1lab.generation.client import Engine
 from r1lab.generation.endpoints import Endpoint
@@ -152,3 +153,29 @@ def test_serve_model_takes_a_gguf_file_imported_before(tiny_model_dir, tmp_path,
         assert stats.rows_done == 1
     assert f"imported earlier from {gguf}" in caplog.text
     assert os.path.isdir(cached)
+
+
+def test_progress_counts_samples_as_they_land_when_rows_have_several():
+    meter = RunMeter()
+    bar = ProgressBar(meter, total_rows=10, enabled=False, samples_per_row=4)
+    assert bar.total == 40 and bar.finished() == 0
+    meter.samples_done = 7  # one sample of seven rows back, no row complete yet
+    assert bar.finished() == 7
+    meter.rows_failed = 1  # a failed row counts whole
+    assert bar.finished() == 11
+    meter.samples_done, meter.rows_failed = 40, 0
+    assert bar.finished() == 40
+    rows_bar = ProgressBar(meter, total_rows=10, enabled=False)
+    meter.rows_done = 3
+    assert rows_bar.finished() == 3  # one sample per row: the bar counts rows
+
+
+def test_a_run_counts_every_sample_it_accepts(tmp_path):
+    rows = [{"id": str(i), "problem": f"{i} + 1"} for i in range(5)]
+    meter = RunMeter()
+    with FakeServer(honour_n=False) as server:
+        config = GenerateConfig(input="unused", output=str(tmp_path / "out.jsonl"), base_urls=[server.base_url],
+                                model="fake", num_generations=3, max_tokens=8, progress=False)  # fmt: skip
+        stats = generate(config, rows=rows, meter=meter)
+    assert stats.rows_done == 5
+    assert meter.samples_done == 15

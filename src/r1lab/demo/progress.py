@@ -103,7 +103,7 @@ def samples_probe(path: str | os.PathLike, meter: Any, rows: int, samples: int, 
         if not start:
             start.append(min(count_lines(path), rows))
         written = min(count_lines(path), rows)
-        done = min(rows * samples, start[0] * samples + len(meter.latencies))
+        done = min(rows * samples, start[0] * samples + meter.samples_done)
         return done, rows * samples, f"samples · {written}/{rows} problems complete · {label}"
 
     return probe

@@ -389,6 +389,7 @@ class Engine:
         if state.finished:
             return
         choices = choices[: job.n]
+        meter.samples_done += len(choices)
         for text, finish, reasoning in choices:
             state.generations.append(text)
             state.finish_reasons.append(finish)

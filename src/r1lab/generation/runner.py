@@ -202,7 +202,9 @@ async def _run_window(
         meter.reset()  # the clock starts with the first real request
         meter.started = True
         engine = Engine(config, plan.iter_rows(), store, meter, lambda row: build_request(config, row))
-        progress = ProgressBar(meter, len(plan.selected), config.progress)
+        progress = ProgressBar(
+            meter, len(plan.selected), config.progress, samples_per_row=config.num_generations
+        )
         progress.start()
         try:
             await engine.run(session)

@@ -84,6 +84,9 @@ class RunMeter:
         self.live_tokens = 0
         self.rows_done = 0
         self.rows_failed = 0
+        #: Completions accepted so far (a row of n samples adds one per sample as each lands), so a
+        #: progress bar moves while the adaptive schedule still holds every row open.
+        self.samples_done = 0
         self.latencies: list[float] = []
 
     def change_in_flight(self, delta: int) -> None:
@@ -131,26 +134,34 @@ class RunMeter:
 
 
 class ProgressBar:
-    """A tqdm bar over rows with requests in flight, tokens generated so far and tok/s, redrawn on a timer.
+    """A tqdm bar over finished work with requests in flight, tokens so far and tok/s, redrawn on a timer.
 
-    Rows finish late on a slow server (16 requests to a CPU model each take minutes), so the bar
-    also shows the tokens generated so far and their rate over the last ``RATE_WINDOW_S`` seconds;
-    with streamed responses (``RequestOptions.stream``) they move with every chunk, else with every
-    finished request.
+    With one sample per row the bar counts rows. With several it counts samples (rows x
+    ``samples_per_row``): the adaptive schedule sends one sample of every row before the second of
+    any, so rows all complete near the end and a row count would sit at 0 for most of the run. A
+    failed row counts whole. Rows finish late on a slow server (16 requests to a CPU model each take
+    minutes), so the bar also shows the tokens generated so far and their rate over the last
+    ``RATE_WINDOW_S`` seconds; with streamed responses (``RequestOptions.stream``) they move with
+    every chunk, else with every finished request.
     """
 
     RATE_WINDOW_S = 10.0
 
-    def __init__(self, meter: RunMeter, total_rows: int, enabled: bool, interval: float = 0.5):
+    def __init__(
+        self, meter: RunMeter, total_rows: int, enabled: bool, interval: float = 0.5, samples_per_row: int = 1
+    ):
         self.meter = meter
         self.interval = interval
+        self.samples_per_row = max(1, samples_per_row)
+        self.total = total_rows * self.samples_per_row
         self._samples: deque[tuple[float, int]] = deque()
         self._bar = None
         self._task: asyncio.Task | None = None
         if enabled and total_rows > 0:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total_rows, unit="row", desc="generate", dynamic_ncols=True, smoothing=0.1)
+            unit = "row" if self.samples_per_row == 1 else "sample"
+            self._bar = tqdm(total=self.total, unit=unit, desc="generate", dynamic_ncols=True, smoothing=0.1)
 
     def start(self) -> None:
         if self._bar is not None:
@@ -161,7 +172,7 @@ class ProgressBar:
             return
         meter = self.meter
         elapsed = max(meter.elapsed(), 1e-9)
-        finished = meter.rows_done + meter.rows_failed
+        finished = self.finished()
         if finished > self._bar.n:
             self._bar.update(finished - self._bar.n)  # update(), not n=, so tqdm's rate and ETA follow
         tokens, rate = self.token_rate(elapsed)
@@ -174,6 +185,13 @@ class ProgressBar:
             refresh=False,
         )
         self._bar.refresh()
+
+    def finished(self) -> int:
+        """Finished units of the bar: rows, or samples (a failed row's missing samples included)."""
+        meter = self.meter
+        if self.samples_per_row == 1:
+            return meter.rows_done + meter.rows_failed
+        return min(meter.samples_done + meter.rows_failed * self.samples_per_row, self.total)
 
     def token_rate(self, elapsed: float) -> tuple[int, float]:
         """(tokens generated so far, tokens/s over the last ``RATE_WINDOW_S`` seconds, or since the start)."""
