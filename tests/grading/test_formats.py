@@ -176,6 +176,22 @@ NEW_RULES = [
         "correct",
         "an empty box echoed",
     ),
+    (
+        "15",
+        LONG + "Therefore, the polygon has 15 sides.\n\nI think that's the correct answer.",
+        None,
+        None,
+        "correct",
+        "has",
+    ),
+    (
+        "90",
+        LONG + "So the number of combinations is indeed 90.",
+        None,
+        None,
+        "correct",
+        "a qualifier before it",
+    ),
 ]
 
 KEPT_RULES = [

@@ -23,6 +23,10 @@ _VALUE_RE = re.compile(
 )
 
 
+#: What makes a candidate an expression (a computation left undone), not a value or a name.
+_EXPRESSION_RE = re.compile(r"[\\^_+*/!]|(?<=.)-|\w\(")
+
+
 def canonical(text: str) -> str:
     """LaTeX written one way: no spaces, sizing commands or thin spaces; ``\\dfrac`` as ``\\frac``."""
     text = _DROP_RE.sub("", text)
@@ -42,9 +46,12 @@ def restates_problem(parts: tuple[str, ...], problem: str | None, gold: str | No
     written = canonical(problem)
     if gold and not is_value(gold) and canonical(gold) in written:
         return False  # the problem names its answer among others: choosing one is answering
-    return all(
-        not is_value(part) and len(canonical(part)) >= 3 and canonical(part) in written for part in parts
-    )
+    return all(_copied_expression(canonical(part), written) for part in parts)
+
+
+def _copied_expression(part: str, written: str) -> bool:
+    """An expression (an operator, a command, a function applied) of three characters or more, in the problem."""
+    return len(part) >= 3 and bool(_EXPRESSION_RE.search(part)) and not is_value(part) and part in written
 
 
 __all__ = ["canonical", "is_value", "restates_problem"]

@@ -56,8 +56,13 @@ NUMBER = (
     r"(?:\$\s?)?-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?(?:\s*(?:\\?%|percent\b))?"
     rf"|\b(?:{_FRACTION}|{_WORD_NUMBER})\b"
 )
-_VERB = r"(?:is|are|was|were|be|equals?|=|gives|yields|makes|totals?|comes\s+to|becomes)"
-_QUALIFIER = r"(?:(?:exactly|approximately|about|around|roughly|only|just|now|therefore|then|also)\s+)?"
+_VERB = (
+    r"(?:is|are|was|were|be|equals?|=|gives|yields|makes|totals?|comes\s+to|becomes|has|have|had|equal\s+to)"
+)
+_QUALIFIER = (
+    r"(?:(?:exactly|approximately|about|around|roughly|only|just|now|therefore|then|also|indeed|still|"
+    r"actually|simply|clearly|precisely|equal\s+to)\s+)?"
+)
 _UNIT_WORDS = (
     r"(?:\s+(?!(?:of|the|a|an|that|which|when|if|because|since|for|than|and|or|but|not)\b)[A-Za-z'’-]+){0,5}"
 )
