@@ -96,6 +96,10 @@ def render_section(name: str, results: dict[str, dict[str, Any]]) -> str:
     if record is None:
         raise NumbersError(f"numbers:{name}: no bench/results/{stem}.json")
     if key in record.get("lines", {}):
+        if key in record.get("tables", {}):
+            raise NumbersError(
+                f"numbers:{name}: bench/results/{stem}.json has a table and a line of that name"
+            )
         return record["lines"][key]
     if key not in record.get("tables", {}):
         raise NumbersError(f"numbers:{name}: bench/results/{stem}.json has no table or line {key!r}")

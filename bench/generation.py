@@ -432,6 +432,23 @@ def main() -> None:
     record_results(args, done)
 
 
+def summary_lines(done: dict) -> dict[str, str]:
+    """The figures docs/benchmarks.md quotes in its prose, from the utilization and overhead parts."""
+    lines = {}
+    if "utilization" in done:
+        u = done["utilization"]
+        (_, r1, wi, _), (_, batch, _, _), (_, minimal, _, _) = u["rows"][:3]
+        lines["vs-batches"] = f"**{batch / r1:.1f}x faster than fixed batches**"
+        lines["vs-minimal"] = f"time ratio r1lab/minimal {r1 / minimal:.3f}"
+        lines["in-flight"] = f"{wi / u['slots']:.1%} of C"
+    if "overhead" in done:
+        o = done["overhead"]
+        lines["overhead-rate"] = (
+            f"{o['r1lab_engine_rps']:,.0f} requests/s, {1 - o['r1lab_engine_rps'] / o['minimal_rps']:.0%} fewer than a bare loop"
+        )
+    return lines
+
+
 def record_results(args, done: dict) -> None:
     """bench/results: generation.json (utilization, overhead), generation-faults.json, generation-kv.json.
 
@@ -456,12 +473,16 @@ def record_results(args, done: dict) -> None:
                 ["minimal asyncio window (no output file, no retries, no routing)", f"{o['minimal_rps']:.0f}"]]  # fmt: skip
         tables["overhead"] = table(["client", "requests/s"], rows)
     if tables:
-        write_results("generation", args, results, tables=tables, name=stem)
+        write_results("generation", args, results, tables=tables, lines=summary_lines(done), name=stem)
     if "faults" in done:
         columns = ["server", "wall (s)", "simulated makespan (s)", "retries", "mean in flight while input remains",
                    "rows written (unique)", "failed"]  # fmt: skip
         faults_table = {"faults": table(columns, done["faults"]["rows"])}
-        write_results("generation", args, done["faults"], tables=faults_table, name=f"{stem}-faults")
+        faults_line = {"ratio": f"wall {done['faults']['wall_ratio']:.3f}x, simulated makespan "
+                                f"{done['faults']['makespan_ratio']:.3f}x"}  # fmt: skip
+        write_results(
+            "generation", args, done["faults"], tables=faults_table, lines=faults_line, name=f"{stem}-faults"
+        )
     if "kv" in done:
         columns = [
             "window",

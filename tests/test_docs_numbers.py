@@ -101,3 +101,10 @@ def test_record_writes_the_convention(tmp_path, monkeypatch):
     }
     section = docs_numbers.render_section("probe.t", {"probe": written})
     assert "| served | 69.7 |" in section and "bench/results/probe.json" in section
+
+
+def test_a_name_that_is_both_a_table_and_a_line_is_an_error():
+    results = copy.deepcopy(RESULTS)
+    results["serving"]["lines"]["quiet"] = "a sentence"
+    with pytest.raises(docs_numbers.NumbersError, match="a table and a line"):
+        docs_numbers.render("<!-- numbers:serving.quiet --><!-- /numbers:serving.quiet -->", results)
