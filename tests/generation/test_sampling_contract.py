@@ -63,6 +63,20 @@ def test_warns_once_when_a_greedy_row_differs(caplog):
     assert len(caplog.records) == 1 and "row-3" in caplog.text and "temperature 0" in caplog.text
 
 
+def test_reference_tells_greedy_text_from_a_token_greedy_decoding_would_not_take(tiny_model_dir):
+    import torch
+
+    from r1lab.generation.probe import Reference
+
+    ref = Reference(tiny_model_dir, max_tokens=12)
+    assert len(ref.ids) >= 6 and ref.explain(ref.text) is None
+    with torch.no_grad():
+        logits = ref.model(torch.tensor([ref.prompt_ids + ref.ids[:4]])).logits[0, -1]
+    unlikely = int(logits.argmin())  # the token greedy decoding is least likely to take at step 4
+    why = ref.explain(ref.decode([*ref.ids[:4], unlikely, *ref.ids[5:]]))
+    assert why is not None and why.startswith("at token 4 it took"), why
+
+
 @pytest.mark.server
 def test_probe_names_what_plain_transformers_serve_ignores(tiny_model_dir):
     """transformers 5.25's own server (continuous batching) on the demo-like config: the probe must stop it."""

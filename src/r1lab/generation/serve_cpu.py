@@ -53,7 +53,9 @@ CPU_ATTENTION_FLAG = "--r1lab-cpu-attention"
 _cpu_attention = False  # set by main() before transformers builds its loader
 
 
-def sampling_generation_config(generation_config: Any, vocab_size: int, continuous_batching: bool) -> Any:
+def sampling_generation_config(
+    generation_config: Any, vocab_size: int | None, continuous_batching: bool
+) -> Any:
     """A copy of ``generation_config`` with which a server applies each request's sampling settings.
 
     ``do_sample`` is on; with continuous batching, temperature, top-k and top-p always get a
@@ -65,8 +67,8 @@ def sampling_generation_config(generation_config: Any, vocab_size: int, continuo
     if continuous_batching:
         if config.temperature is None or config.temperature == 1.0:
             config.temperature = 1.0 + NEUTRAL_OFFSET
-        if not config.top_k:  # None or 0: no top-k
-            config.top_k = int(vocab_size)
+        if not config.top_k:  # None or 0: no top-k; the top-k processor clamps k to the vocabulary
+            config.top_k = int(vocab_size or 2**31 - 1)
         if config.top_p is None or config.top_p >= 1.0:
             config.top_p = 1.0 - NEUTRAL_OFFSET
     return config
