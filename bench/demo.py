@@ -57,7 +57,7 @@ def main() -> None:
     print(results["headline"])
     write_results(
         "demo", args, {"preset": preset, "total_s": total, "stages": results["stages"], "models": results["models"]},
-        tables=tables(results, total), lines=lines(results, preset, total), name=f"demo-{preset}",
+        tables=tables(results), lines=lines(results, preset, total), name=f"demo-{preset}",
     )  # fmt: skip
 
 
@@ -72,21 +72,13 @@ def percent(model: dict, key: str) -> str:
     return f"{value:.1%}" + (f" ± {100 * stderr:.1f}" if stderr is not None else "")
 
 
-def tables(results: dict, total: float) -> dict:
-    """The docs' two tables of a demo run: time and output per stage, accuracy per model."""
-    stages = [
-        [s["title"], minutes(s["seconds"]), (s.get("summary") or {}).get("line", s.get("line", ""))]
-        for s in results["stages"]
-    ] + [["total", minutes(total), ""]]
-    models = [
-        [name, percent(m, "pass@1"), percent(m, "cons@n"), percent(m, "pass@n"), percent(m, "format"),
-         f"{m.get('length_mean') or 0:.1f}"]
-        for name, m in results["models"].items()
-    ]  # fmt: skip
-    columns = ["model", "pass@1 (± s.e.)", "cons@n", "pass@n", "format (± s.e.)", "mean length (tokens)"]
+def tables(results: dict) -> dict:
+    """The report's own two tables (stages, models), so the docs show what report.md shows."""
+    from r1lab.demo.report.tables import model_headers, model_rows, stage_headers, stage_rows
+
     return {
-        "stages": table(["stage", "time", "what it printed"], stages),
-        "models": table(columns, models, right=5),
+        "stages": table(stage_headers(results), stage_rows(results)),
+        "models": table(model_headers(results), model_rows(results)),
     }
 
 
