@@ -191,6 +191,7 @@ def summary_lines(runs: list[dict]) -> dict[str, str]:
     of = {n: ours[n] / off["32"] for n in ours}
     pf = {n: plain[n] / off["32"] for n in plain}
     return {
+        "share-32": f"{of['32']:.0%} of offline batch 32",
         "attention-speedup": f"{up['32']:.1f}x the tokens/s of transformers' SDPA at 32 in flight "
         f"({ours['32']} vs {plain['32']}; {up['16']:.1f}x at 16)",
         "target": f"at 16 and 32 in flight ({of['16']:.0%}, {of['32']:.0%} of offline batch 32; {up['16']:.1f}x and "
