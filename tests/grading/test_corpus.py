@@ -7,6 +7,8 @@ wrong. ``python tests/grading/corpus/audit.py --show`` lists the disagreements s
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from grading.corpus.corpus import (
@@ -27,7 +29,12 @@ MIN_AGREEMENT = 0.995
 @pytest.fixture(scope="module")
 def corpus():
     if not CORPUS_FILE.exists():
-        pytest.fail(f"{CORPUS_FILE} is missing: see tests/grading/corpus/SOURCES.md to build it")
+        # The rows are other projects' published outputs: they live in the workplace's shared/ (laid
+        # beside the checkout), not in this repository. Where they must be present, say so.
+        message = f"{CORPUS_FILE} is missing: see tests/grading/corpus/SOURCES.md to build it"
+        if os.environ.get("R1LAB_REQUIRE_GRADING_CORPUS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     return load_rows(), load_audit()
 
 
