@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "evaluation"))
-from record import table, write_results  # noqa: E402
+from record import table, write_results
 
 FORMS = [
     ["1/2", "0.5", "\\frac{1}{2}", "\\dfrac{1}{2}"],
@@ -76,9 +72,9 @@ def bench_clustering(problems: int, samples: int) -> dict:
 
 
 def bench_scoring() -> dict:
-    from conftest import ReplayServer
     from r1lab.data import load_benchmark
     from r1lab.evaluation import EvalConfig, evaluate
+    from r1lab.testkit import ReplayServer
 
     rows = {row["problem"]: row for row in load_benchmark("math500")}
     with (

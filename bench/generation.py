@@ -1,9 +1,10 @@
 """Benchmark: does r1lab's sliding window keep a simulated inference engine busy, and how cheap is the client?
 
-Part 1 (utilization). A loopback server (its own process) simulates an engine with S slots, like
-KV-cache capacity: each request waits for a free slot and holds it for a time proportional to its
-completion length, drawn from a long-tailed log-normal (mean ~6,000 tokens, a few % over 20,000,
-capped at 32,768), time-compressed to TOKEN_TIME seconds per token. Every client gets the same
+Part 1 (utilization). A loopback server (``r1lab.testkit.LengthServer``, its own process)
+simulates an engine with S slots, like KV-cache capacity: each request waits for a free slot and
+holds it for a time proportional to its completion length, drawn from a long-tailed log-normal
+(mean ~6,000 tokens, a few % over 20,000, capped at 32,768), time-compressed to TOKEN_TIME seconds
+per token. Every client gets the same
 N jobs (the length is a function of the job index in the prompt). Clients:
 
 - r1lab generate (the real engine, writing its real output file), window C = S;
@@ -15,7 +16,7 @@ The ideal bound is max(total work / S, longest job). Efficiency = ideal / actual
 Part 2 (overhead). The same server answering instantly: requests per second one r1lab process
 sustains, beside the minimal loop on the same server.
 
-Part 3 (faults). The simulated engine of ``bench/engine_sim.py`` with 16 slots: the same 400 rows x 2
+Part 3 (faults). The simulated engine of ``r1lab.testkit`` with 16 slots: the same 400 rows x 2
 generations (``--max-concurrent 32 --max-retries 8``) fault-free and with 20% mixed faults (10% HTTP
 500, 5% connection resets, 5% 429 with Retry-After 0.2 s), side by side: time ratio, mean in flight,
 rows written exactly once.
@@ -34,19 +35,15 @@ import argparse
 import asyncio
 import json
 import math
-import multiprocessing as mp
 import os
 import random
-import re
-import socket
 import sys
 import tempfile
 import time
 
 import aiohttp
-from aiohttp import web
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # engine_sim
+from r1lab.testkit import EngineConfig, EngineProcess, InstantServer, LengthServer, lognormal_lengths
 
 MEAN_TOKENS, SIGMA, CAP = 6000, 0.8, 32768
 
@@ -55,76 +52,6 @@ def job_lengths(n: int, seed: int = 0) -> list[int]:
     rng = random.Random(seed)
     mu = math.log(MEAN_TOKENS) - SIGMA**2 / 2
     return [max(1, min(CAP, int(rng.lognormvariate(mu, SIGMA)))) for _ in range(n)]
-
-
-# ---------------------------------------------------------------- the simulated engine
-def run_server(port: int, slots: int, token_time: float, lengths: list[int], instant: bool) -> None:
-    pattern = re.compile(rb"job (\d+)")
-    state: dict = {}
-
-    async def completion(request: web.Request) -> web.Response:
-        raw = await request.read()
-        if instant:
-            return web.Response(body=INSTANT_BODY, content_type="application/json")
-        body = json.loads(raw)
-        index = int(pattern.search(raw).group(1))
-        tokens = min(lengths[index], int(body.get("max_tokens", CAP)))
-        async with state["slots"]:
-            await asyncio.sleep(tokens * token_time)
-        return web.json_response(
-            {
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "x"}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 10, "completion_tokens": tokens},
-            }
-        )
-
-    async def health(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    async def main() -> None:
-        state["slots"] = asyncio.Semaphore(slots)
-        app = web.Application(client_max_size=2**20)
-        app.router.add_post("/v1/chat/completions", completion)
-        app.router.add_get("/health", health)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
-        await asyncio.Event().wait()
-
-    try:
-        import uvloop  # noqa: F401  (faster server when available; not required)
-
-        uvloop.run(main())
-    except ImportError:
-        asyncio.run(main())
-
-
-INSTANT_BODY = json.dumps(
-    {
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 1},
-    }
-).encode()
-
-
-def start_server(slots: int, token_time: float, lengths: list[int], instant: bool = False):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = mp.get_context("spawn").Process(
-        target=run_server, args=(port, slots, token_time, lengths, instant), daemon=True
-    )
-    proc.start()
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}/v1"
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("simulated server did not start")
 
 
 # ---------------------------------------------------------------- the baseline clients
@@ -224,9 +151,17 @@ def utilization(n: int, slots: int, token_time: float, out_dir: str) -> dict:
         f"lengths: mean {sum(lengths) / n:.0f} tokens, max {max(lengths)}, "
         f"{sum(x > 20000 for x in lengths) / n:.1%} over 20k; ideal bound {ideal:.2f} s"
     )
-    proc, url = start_server(slots, token_time, lengths)
-    try:
-        rows = []
+    # each job's own length, cut at the request's max_tokens; the slots are the engine's capacity
+    engine = LengthServer(
+        [[x] for x in lengths],
+        token_time,
+        slots,
+        prompt_tokens=10,
+        pattern=r"job (\d+)",
+        cap_at_max_tokens=True,
+    )
+    with engine.process(uvloop=True) as server:
+        url, rows = server.base_url, []
         wall, stats = r1lab_run(url, n, slots, out_dir)
         rows.append(
             ("r1lab generate", wall, stats["mean_in_flight_while_input_remains"], stats["mean_in_flight"])
@@ -235,8 +170,6 @@ def utilization(n: int, slots: int, token_time: float, out_dir: str) -> dict:
         rows.append(("fixed batches of C", t, while_input, mean))
         t, while_input, mean = asyncio.run(minimal_window(url, n, slots))
         rows.append(("minimal asyncio window", t, while_input, mean))
-    finally:
-        proc.terminate()
     print(
         "\n| client | time (s) | efficiency (ideal/actual) | mean in flight while input remains | mean in flight overall |"
     )
@@ -253,13 +186,11 @@ def utilization(n: int, slots: int, token_time: float, out_dir: str) -> dict:
 
 def overhead(n: int, c: int, out_dir: str) -> dict:
     print(f"\n## Client overhead: instant server, N={n} requests, C={c}")
-    proc, url = start_server(1, 0.0, [1], instant=True)
-    try:
+    with InstantServer().process(uvloop=True) as server:
+        url = server.base_url
         asyncio.run(minimal_window(url, min(n, 2000), c))  # warm the server
         t_min, _, _ = asyncio.run(minimal_window(url, n, c))
         wall, stats = r1lab_run(url, n, c, out_dir)
-    finally:
-        proc.terminate()
     print(
         "\n| client | requests/s (engine window) | requests/s (whole call, incl. input checks and output file) |"
     )
@@ -275,8 +206,6 @@ def overhead(n: int, c: int, out_dir: str) -> dict:
 
 
 def faults(n: int, out_dir: str) -> dict:
-    from engine_sim import EngineConfig, EngineProcess, lognormal_lengths
-
     from r1lab.generation import GenerateConfig, generate
 
     lengths = lognormal_lengths(n, mean=200, sigma=0.5, cap=800, seed=1)
@@ -326,8 +255,6 @@ TYPICAL_REQUEST_TOKENS = 130  # prompt + a typical completion: what one request 
 
 def kv_workload(kv_tokens: int, n: int, prefill: float, seed: int = KV_SEED):
     """The simulated engine of the KV-cache comparison: one cache size, one regime, one seed."""
-    from engine_sim import EngineConfig, lognormal_lengths
-
     return EngineConfig(
         kv_tokens=kv_tokens, block_size=4, prompt_tokens=24, step_base=1e-3, step_per_seq=1e-5,
         prefill_per_token=prefill, lengths=lognormal_lengths(n, mean=120, sigma=0.6, cap=600, seed=seed),
@@ -357,8 +284,6 @@ def kv_run(engine, n: int, concurrency, out_dir: str) -> dict:
 
 
 def kv_pressure(out_dir: str, quick: bool) -> dict:
-    from engine_sim import EngineProcess
-
     print(
         "\n## KV-cache pressure: fixed windows vs --max-concurrent auto on the simulated engine\n"
         "lengths log-normal mean 120 tokens (sigma 0.6, cap 600), prompt 24 tokens, blocks of 4; "

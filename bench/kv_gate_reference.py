@@ -20,17 +20,13 @@ Run: ``.venv/bin/python bench/kv_gate_reference.py`` (about ten seconds); see do
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 
 import numpy as np
+from record import table, write_results
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from engine_sim import EngineConfig, SimEngine  # noqa: E402
-from record import table, write_results  # noqa: E402
-
-from generation import KV_SEED, KV_SERVERS, REGIMES, kv_sweep, kv_workload  # noqa: E402
-from r1lab.generation.concurrency import AdaptiveConcurrency, parse_metrics  # noqa: E402
+from generation import KV_SEED, KV_SERVERS, REGIMES, kv_sweep, kv_workload
+from r1lab.generation.concurrency import AdaptiveConcurrency, parse_metrics
+from r1lab.testkit import EngineConfig, SimEngine
 
 TARGETS = (0.8, 0.85, 0.9, 0.95)
 FORECAST_RISK = 0.2  # admit while P(the cache overflows before the running requests end) < this

@@ -6,8 +6,9 @@ Workload (issue 14, part 3): P problems x N samples; problem p has a difficulty 
 log-normal (sigma ``--drift``, a changed checkpoint) and fresh per-sample noise, written in the
 format ``r1lab generate`` writes.
 
-Part 1 (the real client). A loopback server (its own process) is an engine with S slots: a request
-waits for a free slot and holds it for ``tokens * token_time`` seconds. The k-th request for problem
+Part 1 (the real client). A loopback server (``r1lab.testkit.LengthServer``, its own process) is
+an engine with S slots: a request waits for a free slot and holds it for ``tokens * token_time``
+seconds. The k-th request for problem
 p gets the k-th length of p, so every schedule sees the same lengths per problem. Each schedule runs
 ``r1lab generate`` against a fresh server, side by side in one process: FIFO (``--schedule fifo``),
 the prior (``--length-prior FILE``), adaptive (no prior). Makespan = the run's ``duration_s``;
@@ -22,22 +23,18 @@ Run: ``.venv/bin/python bench/longtail.py [--quick]``; the numbers go in docs/ge
 from __future__ import annotations
 
 import argparse
-import asyncio
 import heapq
 import json
-import multiprocessing as mp
 import os
 import random
-import re
-import socket
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 
-from aiohttp import web
 from record import table, write_results
+
+from r1lab.testkit import LengthServer
 
 UNIT = 4000  # tokens of a median sample of a median problem
 
@@ -77,66 +74,7 @@ def lower_bound(lengths: list[list[int]], slots: int) -> float:
     return max(sum(flat) / slots, max(flat))
 
 
-# ---------------------------------------------------------------- part 1: the slot engine
-def run_server(port: int, slots: int, token_time: float, lengths: list[list[int]]) -> None:
-    pattern = re.compile(rb"problem (\d+)")
-    counters = [0] * len(lengths)
-    state: dict = {}
-
-    async def completion(request: web.Request) -> web.Response:
-        raw = await request.read()
-        body = json.loads(raw)
-        tokens = 1
-        if int(body.get("max_tokens", 0)) > 1:  # not the client's 1-token pre-flight probe
-            p = int(pattern.search(raw).group(1))
-            tokens = lengths[p][counters[p] % len(lengths[p])]
-            counters[p] += 1
-            async with state["slots"]:
-                await asyncio.sleep(tokens * token_time)
-        return web.json_response(
-            {
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "x"}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 20, "completion_tokens": tokens},
-            }
-        )
-
-    async def health(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    async def main() -> None:
-        state["slots"] = asyncio.Semaphore(slots)
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", completion)
-        app.router.add_get("/health", health)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
-
-
-def start_server(slots: int, token_time: float, lengths: list[list[int]]):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = mp.get_context("spawn").Process(
-        target=run_server, args=(port, slots, token_time, lengths), daemon=True
-    )
-    proc.start()
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}/v1"
-        except OSError:
-            time.sleep(0.05)
-    proc.terminate()
-    raise RuntimeError("simulated server did not start")
-
-
+# ---------------------------------------------------------------- part 1: the real client
 def r1lab_run(url: str, problems: int, samples: int, slots: int, out: str, **options) -> float:
     """One real ``r1lab generate`` run; returns its makespan (the stats' duration_s)."""
     from r1lab.generation import GenerateConfig, generate
@@ -171,13 +109,9 @@ def real_client(
         ("prior", {"schedule": "prior", "length_prior": prior}),
         ("adaptive", {"schedule": "adaptive"}),
     ]:
-        proc, url = start_server(slots, token_time, lengths)
-        try:
+        with LengthServer(lengths, token_time, slots, prompt_tokens=20).process() as server:
             out = os.path.join(tmp, f"{name}-{seed}-{label}.jsonl")
-            results[label] = r1lab_run(url, problems, samples, slots, out, **options)
-        finally:
-            proc.terminate()
-            proc.join()
+            results[label] = r1lab_run(server.base_url, problems, samples, slots, out, **options)
     print(
         f"\n### {name}: {problems} problems x {samples} samples, {slots} slots, seed {seed}, prior drift {drift}"
     )

@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 import time
 
-from generation.fake_server import FakeServer  # tests/ is on sys.path (rootdir conftest)
 from r1lab.data.io import write_jsonl
 from r1lab.demo.progress import samples_probe
 from r1lab.evaluation import EvalConfig, evaluate
 from r1lab.generation.stats import RunMeter
+from r1lab.testkit import FakeServer
 
 
 def test_evaluation_progress_moves_per_sample_before_any_row_is_written(tmp_path):

@@ -1,13 +1,12 @@
 """``--max-concurrent auto``: metrics parsing, the control law, and runs against the simulated engine.
 
-The engine (bench/engine_sim.py, its own process) has a small KV cache: about 16 requests of
+The engine (r1lab.testkit's simulated KV-cache engine, its own process) has a small KV cache: about 16 requests of
 typical size fit. A large fixed window makes it preempt and recompute; ``auto`` should find the
 cache's size from ``/metrics`` (vLLM or SGLang names) or, without metrics, from throughput.
 """
 
 from __future__ import annotations
 
-import sys
 import typing
 from pathlib import Path
 
@@ -24,9 +23,7 @@ from r1lab.generation.concurrency import (
     ServerLoad,
     parse_metrics,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from engine_sim import EngineConfig, EngineProcess, lognormal_lengths  # noqa: E402
+from r1lab.testkit import EngineConfig, EngineProcess, lognormal_lengths
 
 VLLM_PAGE = """# HELP vllm:num_requests_running Number of requests in model execution batches.
 # TYPE vllm:num_requests_running gauge

@@ -12,8 +12,7 @@ import urllib.request
 import pytest
 
 from r1lab.cli import main
-
-from .fake_server import FakeServer
+from r1lab.testkit import FakeServer
 
 
 def test_yaml_config_with_command_line_overrides(tmp_path, capsys):

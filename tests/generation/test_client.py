@@ -9,8 +9,7 @@ import pytest
 
 from r1lab.errors import ConfigError
 from r1lab.generation import GenerateConfig, generate
-
-from .fake_server import FakeServer
+from r1lab.testkit import FakeServer
 
 ROWS = [{"problem": f"what is {i} + {i}?", "answer": str(2 * i)} for i in range(30)]
 

@@ -1,4 +1,4 @@
-"""A flaky server must not stall the run: faults against the simulated engine (bench/engine_sim.py).
+"""A flaky server must not stall the run: faults against the simulated engine (r1lab.testkit).
 
 The engine runs in its own process with 16 slots; 20% of requests get a fault (10% HTTP 500,
 5% connection reset, 5% 429 with Retry-After 0.2 s). Before the fix the endpoint was paused
@@ -16,9 +16,7 @@ import time
 from pathlib import Path
 
 from r1lab.generation import GenerateConfig, generate
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from engine_sim import EngineConfig, EngineProcess, lognormal_lengths  # noqa: E402
+from r1lab.testkit import EngineConfig, EngineProcess, lognormal_lengths
 
 MIXED_FAULTS = {"fault_500": 0.10, "fault_reset": 0.05, "fault_429": 0.05, "retry_after": 0.2}
 N_ROWS = 120

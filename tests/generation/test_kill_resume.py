@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from .fake_server import FakeServer
+from r1lab.testkit import FakeServer
 
 N_ROWS = 150
 

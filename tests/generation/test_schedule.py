@@ -1,82 +1,25 @@
 """Longest-expected-first dispatch (generation/schedule.py) through the real client and CLI.
 
-The loopback server here is a list-scheduling engine: the k-th request for problem p sleeps for
+The loopback server (r1lab.testkit's LengthServer) is a list-scheduling engine: the k-th request for problem p sleeps for
 the k-th length of p and reports it as its completion tokens, so a schedule's makespan and the
 order in which it sends problems can be measured against FIFO side by side.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import re
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
-from aiohttp import web
 
 from r1lab.errors import ConfigError, DataError
 from r1lab.generation import GenerateConfig, generate
 from r1lab.generation.schedule import AdaptiveSchedule, load_length_prior, prior_order
+from r1lab.testkit import LengthServer
 
 from .test_kill_resume import wait_for_lines
-
-
-class LengthServer:
-    """Answers the k-th request for ``problem p`` after ``lengths[p][k] * token_time`` seconds."""
-
-    def __init__(self, lengths: dict[int, list[int]], token_time: float = 0.0):
-        self.lengths = lengths
-        self.token_time = token_time
-        self.sent: list[int] = []  # problem of each request, in arrival order
-        self.counters: dict[int, int] = {}
-        self._ready = threading.Event()
-
-    async def _completion(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        tokens = 1
-        if body.get("max_tokens") != 1:  # not the client's pre-flight probe
-            p = int(re.search(r"problem (\d+)", body["messages"][-1]["content"]).group(1))
-            k = self.counters.get(p, 0)
-            self.counters[p] = k + 1
-            self.sent.append(p)
-            tokens = self.lengths[p][k % len(self.lengths[p])]
-            await asyncio.sleep(tokens * self.token_time)
-        choice = {"index": 0, "message": {"role": "assistant", "content": "x"}, "finish_reason": "stop"}
-        return web.json_response(
-            {"choices": [choice], "usage": {"prompt_tokens": 5, "completion_tokens": tokens}}
-        )
-
-    async def _main(self) -> None:
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._completion)
-        app.router.add_get("/health", lambda r: web.json_response({"status": "ok"}))
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        self._stop = asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
-
-    def __enter__(self) -> LengthServer:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_until_complete, args=(self._main(),), daemon=True
-        )
-        self._thread.start()
-        self._ready.wait(10)
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
 
 
 def rows(problems: int) -> list[dict]:

@@ -13,7 +13,6 @@ import shutil
 import aiohttp
 import pytest
 
-from generation.fake_server import FakeServer  # tests/ is on sys.path (rootdir conftest)
 from r1lab.generation import GenerateConfig, generate
 from r1lab.generation.client import Engine
 from r1lab.generation.endpoints import Endpoint
@@ -25,6 +24,7 @@ from r1lab.generation.server import (
     serve_model,
 )
 from r1lab.generation.stats import ProgressBar, RunMeter
+from r1lab.testkit import FakeServer
 
 
 def _config(tmp_path, **kw) -> GenerateConfig:

@@ -11,10 +11,10 @@ import textwrap
 
 import pytest
 
-from generation.fake_server import FakeServer  # tests/ is on sys.path (rootdir conftest)
 from r1lab.cli import main
 from r1lab.errors import ConfigError, DataError
 from r1lab.generation.merge import merge_shards
+from r1lab.testkit import FakeServer
 
 N_ROWS = 30
 

@@ -1,9 +1,10 @@
-"""A simulated LLM inference engine behind an OpenAI-compatible HTTP API, time-compressed.
+"""A simulated LLM inference engine, time-compressed: what ``--max-concurrent auto`` is judged on.
 
-Used by ``bench/generation.py`` and by the tests in ``tests/generation`` (imported through
-``sys.path``). It runs in its own process (``start_engine``), so the client under test shares no
-event loop with it. The model is the one vLLM's and SGLang's schedulers follow, reduced to what
-decides throughput:
+Used by the tests in ``tests/generation`` and by ``bench/generation.py`` and
+``bench/kv_gate_reference.py``; ``engine_server.py`` puts it behind the OpenAI-compatible HTTP API
+(in its own process, so the client under test shares no event loop with it), and the reference
+benchmark steps it in-process. The model is the one vLLM's and SGLang's schedulers follow, reduced
+to what decides throughput:
 
 - **KV cache.** ``kv_tokens`` tokens in blocks of ``block_size``. A request holds
   ceil((prompt + generated) / block_size) blocks while it runs. ``None`` = unlimited.
@@ -20,16 +21,16 @@ decides throughput:
   prefilled again. ``preemptions`` and ``recomputed_tokens`` count what that cost.
 - **Faults** (for the fault-tolerance tests): each request, on arrival, is answered with HTTP 500
   (``fault_500``), has its connection reset (``fault_reset``) or is answered 429 with
-  ``Retry-After: retry_after`` (``fault_429``), with the given probabilities.
+  ``Retry-After: retry_after`` (``fault_429``), with the given probabilities (``faults.RandomFaults``).
 
 A request's completion length comes from ``lengths[i]`` for a prompt "job i" (so every client in
 a comparison does the same work), its prompt length from ``prompt_tokens``.
 
-``/metrics`` speaks Prometheus text like vLLM (``flavour="vllm"``: ``vllm:num_requests_running``,
+``metrics()`` (served as ``/metrics``) speaks Prometheus text like vLLM (``flavour="vllm"``: ``vllm:num_requests_running``,
 ``vllm:num_requests_waiting``, ``vllm:kv_cache_usage_perc`` (0-1), ``vllm:num_preemptions_total``)
 or SGLang (``"sglang"``: ``sglang:num_running_reqs``, ``sglang:num_queue_reqs``,
 ``sglang:token_usage``), or is absent (``"none"``: 404, like ``transformers serve``).
-``/sim/stats`` returns the engine's own accounting, including the simulated clock: it advances by
+``stats()`` (``/sim/stats``) returns the engine's own accounting, including the simulated clock: it advances by
 each step's simulated time and, while nothing runs, by wall time, so a client that leaves the
 engine idle is charged for it. Each step also sleeps its simulated time (times ``wall_scale``),
 which paces the engine against the client; the simulated makespan does not depend on how well
@@ -39,16 +40,11 @@ the sleeps keep time on a loaded machine.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import random
-import re
-import socket
-import subprocess
-import sys
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -295,144 +291,8 @@ class SimEngine:
         self.idle_since = None
 
 
-JOB = re.compile(rb"job (\d+)")
-
-
-def serve(config: EngineConfig, port: int) -> None:
-    """Run the engine behind aiohttp on 127.0.0.1:port until the process is killed."""
-    from aiohttp import web
-
-    async def main() -> None:
-        engine = SimEngine(config)
-        rng = engine.rng
-
-        async def completion(request: web.Request) -> web.StreamResponse:
-            raw = await request.read()
-            body = json.loads(raw)
-            if body.get("max_tokens") == 1:  # the client's pre-flight probe
-                return web.json_response(_answer(1, 1))
-            draw = rng.random()
-            if draw < config.fault_500:
-                engine.faults += 1
-                return web.json_response({"error": "injected"}, status=500)
-            if draw < config.fault_500 + config.fault_reset:
-                engine.faults += 1
-                request.transport.close()
-                return web.Response(status=500)
-            if draw < config.fault_500 + config.fault_reset + config.fault_429:
-                engine.faults += 1
-                headers = {"Retry-After": str(config.retry_after)}
-                return web.json_response({"error": "slow down"}, status=429, headers=headers)
-            match = JOB.search(raw)
-            req = await engine.submit(int(match.group(1)) if match else 0)
-            return web.json_response(_answer(req.prompt, req.target))
-
-        async def metrics(request: web.Request) -> web.Response:
-            text = engine.metrics()
-            if text is None:
-                return web.Response(status=404, text="not found")
-            return web.Response(text=text, content_type="text/plain")
-
-        async def stats(request: web.Request) -> web.Response:
-            return web.json_response(engine.stats())
-
-        async def reset(request: web.Request) -> web.Response:
-            engine.reset_stats()
-            return web.json_response({"ok": True})
-
-        async def health(request: web.Request) -> web.Response:
-            return web.Response(text="ok")
-
-        async def models(request: web.Request) -> web.Response:
-            return web.json_response({"data": [{"id": "sim"}]})
-
-        app = web.Application(client_max_size=2**20)
-        app.router.add_post("/v1/chat/completions", completion)
-        app.router.add_post("/v1/completions", completion)
-        app.router.add_get("/metrics", metrics)
-        app.router.add_get("/sim/stats", stats)
-        app.router.add_post("/sim/reset", reset)
-        app.router.add_get("/health", health)
-        app.router.add_get("/v1/models", models)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
-        await engine.loop()
-
-    asyncio.run(main())
-
-
-def _answer(prompt: int, completion: int) -> dict:
-    return {
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "x"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion},
-    }
-
-
-class EngineProcess:
-    """``with EngineProcess(config) as engine:`` runs the simulated engine in a child process."""
-
-    def __init__(self, config: EngineConfig):
-        self.config = config
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def root_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> EngineProcess:
-        args = [sys.executable, __file__, json.dumps(asdict(self.config)), str(self.port)]
-        self.proc = subprocess.Popen(args)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        self.proc.terminate()
-        raise RuntimeError("simulated engine did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-    def _call(self, method: str, path: str) -> dict:
-        import urllib.request
-
-        req = urllib.request.Request(self.root_url + path, method=method)
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def stats(self) -> dict:
-        return self._call("GET", "/sim/stats")
-
-    def reset(self) -> None:
-        self._call("POST", "/sim/reset")
-
-
 def lognormal_lengths(n: int, mean: float, sigma: float, cap: int, seed: int = 0) -> list[int]:
     """Completion lengths with a long tail (log-normal with the given mean), capped."""
     rng = random.Random(seed)
     mu = math.log(mean) - sigma**2 / 2
     return [max(1, min(cap, int(rng.lognormvariate(mu, sigma)))) for _ in range(n)]
-
-
-def config_dict(config: EngineConfig) -> dict:
-    """The parameters worth printing (the lengths list summarised)."""
-    out = asdict(config)
-    lengths = out.pop("lengths")
-    out["mean_length"] = round(sum(lengths) / len(lengths), 1)
-    out["max_length"] = max(lengths)
-    return out
-
-
-if __name__ == "__main__":  # python engine_sim.py CONFIG_JSON PORT (how EngineProcess starts it)
-    serve(EngineConfig(**json.loads(sys.argv[1])), int(sys.argv[2]))
