@@ -62,7 +62,7 @@ lint: install
 # (bench/record.py); see docs/benchmarks.md. Not benchmarks: engine_sim.py (the simulated inference
 # engine the others start), record.py and docs_numbers.py.
 bench: install
-	for script in bench/*.py; do case "$$script" in bench/engine_sim.py|bench/record.py|bench/docs_numbers.py) continue;; esac; \
+	for script in bench/*.py; do case "$$script" in bench/record.py|bench/docs_numbers.py) continue;; esac; \
 		echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 # Re-render the measured tables of README.md and docs/*.md from bench/results/*.json (after a bench run).
