@@ -20,27 +20,18 @@ import threading
 import urllib.request
 from typing import Any
 
-from r1lab.testkit.server import HOST, LoopbackServer
+from r1lab.testkit.server import Loopback, LoopbackServer
 
 START_TIMEOUT = 30.0
 
 
-class ServerProcess:
+class ServerProcess(Loopback):
     """``with ServerProcess(server) as handle:`` runs ``server`` in a child; ``handle.base_url``."""
 
     def __init__(self, server: LoopbackServer, uvloop: bool = False):
         self.server = server
         self.uvloop = uvloop  # uvloop's faster loop where installed (the overhead benchmark)
-        self.port = 0
         self.proc: subprocess.Popen | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}/v1"
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
     def __enter__(self) -> ServerProcess:
         payload = pickle.dumps((self.server, self.uvloop))

@@ -112,10 +112,8 @@ async def stream_reply(call: Call, reply: Reply) -> web.StreamResponse:
     return response
 
 
-class LoopbackServer:
-    """Routes, replies and lifecycle; subclasses implement ``complete`` (and optionally the hooks)."""
-
-    model_id = "loopback"  # what /v1/models lists
+class Loopback:
+    """A server's address once it listens: ``port``, ``base_url`` (for the client), ``root_url``."""
 
     port: int = 0
 
@@ -126,6 +124,12 @@ class LoopbackServer:
     @property
     def root_url(self) -> str:
         return f"http://{HOST}:{self.port}"
+
+
+class LoopbackServer(Loopback):
+    """Routes, replies and lifecycle; subclasses implement ``complete`` (and optionally the hooks)."""
+
+    model_id = "loopback"  # what /v1/models lists
 
     # ------------------------------------------------------------ what a subclass provides
     async def complete(self, call: Call) -> Reply | web.StreamResponse:
