@@ -211,6 +211,12 @@ class Sections:
     reasoning: tuple[int, int] | None
     #: The reasoning was opened and never closed: the response was cut off while thinking.
     unclosed: bool = False
+    #: The answer section was opened and never closed (Sky-T1's ``<|begin_of_solution|>`` with no
+    #: ``<|end_of_solution|>``): the response was cut off while writing its solution.
+    answer_unclosed: bool = False
+    #: The part of a closed reasoning after its last "**Final Answer**" heading: an answer the
+    #: reasoning itself stated, read only when the answer section was cut off.
+    reasoning_answer: tuple[int, int] | None = None
 
 
 def split_sections(
@@ -245,7 +251,14 @@ def split_sections(
         rest += (reasoning,)
     if before and text[before[0] : before[1]].strip():  # text before the reasoning block
         rest += (before,)
-    return Sections(fmt.name, answer, rest, reasoning)
+    answer_unclosed = bool(answer and fmt.answer and not text.startswith(fmt.answer[1], answer[1]))
+    stated = None
+    if reasoning:
+        headings = list(_HEADINGS[FINAL_ANSWER_HEADING].finditer(text, *reasoning))
+        stated = (headings[-1].end(), reasoning[1]) if headings else None
+    return Sections(
+        fmt.name, answer, rest, reasoning, answer_unclosed=answer_unclosed, reasoning_answer=stated
+    )
 
 
 def _answer_section(

@@ -194,6 +194,192 @@ NEW_RULES = [
     ),
 ]
 
+# ---- issue 24, round 2: rows from the real-output corpus (tests/grading/corpus), each misgraded at 72b9c38
+CORPUS_RULES = [
+    (
+        "17",
+        LONG
+        + "Given that, the answer should be x + y = 17.\n\nBut I'm not sure.\n\n"
+        + LONG
+        + "Alternatively",
+        None,
+        None,
+        "no_answer",
+        "cut off (stops on 'Alternatively', finish reason unknown): a tentative 'answer should be' is not stated",
+    ),
+    (
+        "24",
+        "So, the correct answer should be 24.\n\nWait, let me check. "
+        + LONG
+        + "p(0) + p(4) = 24 - 12*(-6) = 24 +",
+        None,
+        None,
+        "no_answer",
+        "cut off on an operator: no stated answer",
+    ),
+    (
+        "3",
+        "So, three common digits.\n\n" + LONG + "413 (base 5) is",
+        None,
+        None,
+        "no_answer",
+        "cut off on a word no sentence ends with",
+    ),
+    (
+        "1",
+        THOUGHT + "I think the maximum value is 1.\n\n<|end_of_thought|>\n\n<|begin_of_solution|>\n\n"
+        "We compute the partial derivatives:\n\n1.",
+        None,
+        None,
+        "no_answer",
+        "a solution section opened and never closed is cut off, whatever the finish reason says",
+    ),
+    (
+        "1,-2",
+        "<|begin_of_thought|>\n\n"
+        + LONG
+        + "\n\n**Final Answer**\n\n\\[ \\boxed{-2,1} \\]\n\n<|end_of_thought|>"
+        "\n\n<|begin_of_solution|>\n\nTo solve the functional equation \n\n\\[f(x",
+        None,
+        None,
+        "correct",
+        "solution cut off after a thought that closed with its own Final Answer: that answer was stated",
+    ),
+    # ---- final sentences: read at any length, past closing remarks and comment clauses
+    (
+        "4",
+        LONG + "So, no matter which way I approach it, I end up with 4 inches per second.\n\n"
+        "I think that's the correct answer.",
+        None,
+        None,
+        "correct",
+        "a concluding sentence's one number",
+    ),
+    (
+        "1940",
+        LONG + "Both methods agree, so I'm confident that 1940 is the correct number of ways to form it.",
+        None,
+        None,
+        "correct",
+        "a value confirmed as the correct number",
+    ),
+    (
+        ".35625",
+        LONG
+        + "Therefore, 57/160 is indeed 0.35625, which is a terminating decimal.\n\nI think that's the answer.",
+        None,
+        None,
+        "correct",
+        "a comment clause after the result is set aside",
+    ),
+    (
+        "550",
+        LONG + "So, based on the information given, Karla would have saved 550 gallons of gasoline last year "
+        "by driving the hybrid car instead of the SUV.",
+        None,
+        None,
+        "correct",
+        "a concluding sentence with one number, whatever its verb",
+    ),
+    (
+        "10",
+        LONG
+        + "So \\(0.556 \\times 18 \\approx 10.008\\).\n\nSo, in conclusion, the 8th grade should have 10 "
+        "representatives for there to be a fair representation.",
+        None,
+        None,
+        "correct",
+        "an ordinal is a name, not a second number; the sentence after the math wins",
+    ),
+    (
+        "4",
+        "<|begin_of_thought|>\n\n" + LONG + "\n\n<|end_of_thought|>\n\n<|begin_of_solution|>\n\n"
+        "Total up quarks = 2 + 2 = 4 up quarks\n\nThus, the tritium nucleus contains **4 up quarks**. "
+        "\n\n<|end_of_solution|>",
+        None,
+        None,
+        "correct",
+        "a bold result in the solution's final sentence",
+    ),
+    (
+        "3",
+        LONG
+        + "The remainder when $(n + 2)(n + 4)(n + 6)$ is divided by 7, given that $n \\equiv 2 \\pmod{7}$, "
+        "is 3.\n\nThis problem demonstrates the application of modular arithmetic.",
+        "If $n \\equiv 2 \\pmod{7}$, then find the remainder when $(n + 2)(n + 4)(n + 6)$ is divided by 7.",
+        None,
+        "correct",
+        "the result after a restated condition; a closing remark about the problem is skipped",
+    ),
+    (
+        "22",
+        LONG + "The conjugate is \\(5 - \\sqrt{3}\\).\n\nSo, overall, I'm confident that the product is 22. "
+        "It's a simple application of the difference of squares formula, and the expansion confirms the result.",
+        None,
+        None,
+        "correct",
+        "'confident that ... is 22' states the answer; the remark after it does not replace it",
+    ),
+    (
+        "4",
+        LONG + "So, \\(x = 4\\) is indeed the correct solution.\n\nI don't think there are any other steps "
+        "needed. It is straightforward once you recognize that 10 to the power of 4 is 10000.",
+        None,
+        None,
+        "correct",
+        "a value confirmed as the correct solution, not a later aside's number",
+    ),
+    (
+        "78",
+        LONG + "So \\(\\text{Profit} = 93 - 15 = 78 \\text{ dollars}\\).\n\nProfit: $93 - $15 = $78.\n\n"
+        "Everything seems to add up correctly. I think that's the right answer.",
+        None,
+        None,
+        "correct",
+        "the final statement's result after closing remarks",
+    ),
+    (
+        "3",
+        LONG + "Therefore, I'm confident that the answer is three boxes contain neither pens nor pencils.",
+        None,
+        None,
+        "correct",
+        "an answer that opens with a number word",
+    ),
+    (
+        "5",
+        TORA.replace("2\n", "5\n") + "5 cars drove through the jam in the first 15 minutes.",
+        None,
+        None,
+        "correct",
+        "ToRA: the count opening the sentence, not a restated quantity",
+    ),
+    (
+        "3",
+        TORA.replace("2\n", "3.0\n") + "Three trucks will be needed to transport 80 flagstones.",
+        None,
+        None,
+        "correct",
+        "ToRA: a number word opening the sentence",
+    ),
+    (
+        "16",
+        TORA.replace("2\n", "16.0\n") + "16 people think that horse #12 will win the big race.",
+        None,
+        None,
+        "correct",
+        "ToRA: the count, not the horse's number",
+    ),
+    (
+        "1250",
+        LONG + "Therefore, my calculation should be correct.\n\nI think $1250 is the right answer.",
+        None,
+        None,
+        "correct",
+        "a currency sign is not an open math environment: the response is complete",
+    ),
+]
+
 KEPT_RULES = [
     (
         "100",
@@ -238,9 +424,9 @@ def _outcomes(rows):
     ], grades
 
 
-@pytest.mark.parametrize("table", ["new", "kept"])
+@pytest.mark.parametrize("table", ["new", "kept", "corpus"])
 def test_rules(table):
-    rows = NEW_RULES if table == "new" else KEPT_RULES
+    rows = {"new": NEW_RULES, "kept": KEPT_RULES, "corpus": CORPUS_RULES}[table]
     outcomes, grades = _outcomes(rows)
     mismatches = [
         (row[5], f"expected {row[4]}, got {got} (extracted {g.extracted!r}, tier {g.tier})")

@@ -38,7 +38,7 @@ from typing import NamedTuple
 from r1lab.formats import AUTO, ResponseFormat, chat_bounds, get_format, split_sections
 from r1lab.grading.latex_text import BOX_COMMANDS, boxes, last_boxed, looks_like_math, mask_spans, math_spans
 from r1lab.grading.normalize import normalize_latex, normalize_plain_number
-from r1lab.grading.sentences import sentence_result
+from r1lab.grading.sentences import confirmed_result, sentence_result, stops_mid_sentence, word_number
 
 #: Longest answer we keep: anything longer is not an answer but a runaway box or line.
 MAX_ANSWER_CHARS = 2000
@@ -83,6 +83,9 @@ _LEADING_MATH_RE = re.compile(
     r"^[^A-Za-z\x00]*(?:(?!(?:is|as|so|of|an|at|by|in|it|on|to|we|be|if|no|or)\b)[A-Za-z]{1,2}\b[^A-Za-z\x00]*)*"
     r"(?<!\s)(?=\s+[A-Za-z]{2,}|\s*$)",
     re.IGNORECASE,
+)
+_NUMBER_WORDS_RE = re.compile(
+    r"((?:[A-Za-z]+[- ]){0,3}?[A-Za-z]+)\s+(?!(?:and|or|hundred|thousand)\b)[A-Za-z]"
 )
 _JOINER_RE = re.compile(r",?\s*(?:and|or)\s+", re.IGNORECASE)
 _VERB_RE = re.compile(r"\s(?:is|are|was|equals|be)\s", re.IGNORECASE)
@@ -156,8 +159,17 @@ def find_answer(
     fmt = get_format(response_format) if isinstance(response_format, str) else response_format
     start, end = chat_bounds(response)
     sections = split_sections(response, fmt, start=start, end=end, skip_reasoning=after_think)
-    truncated = finish_reason == "length" or sections.unclosed
     regions = ([sections.answer] if sections.answer else []) + list(sections.rest)
+    truncated = (
+        finish_reason == "length"
+        or sections.unclosed
+        or sections.answer_unclosed
+        or (finish_reason is None and stops_mid_sentence(response[start:end]))
+    )
+    if sections.answer_unclosed and sections.reasoning_answer:
+        # the solution was cut off, but the reasoning closed with its own "**Final Answer**
+        # \boxed{7}": that stated answer counts (searched last, by the stated tiers only)
+        regions.append(sections.reasoning_answer)
     texts = [response[a:b] for a, b in regions]
     declined = _declined(texts)
     if truncated or declined:
@@ -283,7 +295,16 @@ def _final_answer(text: str, problem: str | None = None) -> _Found | None:
 
 
 def _answer_is(text: str, problem: str | None = None) -> _Found | None:
+    """After the last "the answer is", or a value confirmed as the answer ("x = 4 is indeed the
+    correct solution"), whichever comes later; a result sentence after both is the conclusion."""
     found = _anchored(_ANSWER_IS_RE, text, "answer_is", problem)
+    confirmed = confirmed_result(text)
+    if confirmed is not None and (found is None or confirmed[1] >= found.end):
+        found = _Found(confirmed[0], confirmed[3], "answer_is", confirmed[1], confirmed[2])
+        if confirmed[4]:
+            # a verdict on a value ("x = 4 is indeed the correct solution") is final: an aside after
+            # it ("... recognize that 10 to the power of 4 is 10000.") does not replace it
+            return found
     if found is None:
         return None
     later = sentence_result(text)
@@ -353,6 +374,12 @@ def _answer_span(text: str, position: int) -> _Found | None:
     tail_start = base + sentence.find(tail, start) if tail else base
     if tail and not looks_like_math(tail) and len(tail) <= SHORT_RESPONSE_CHARS:
         # "Jane started growing Sphere 3 hours ago", "34 apples", "nine": the number, not the words
+        opening = _NUMBER_WORDS_RE.match(tail)
+        if opening is not None and word_number(opening.group(1)) is not None:
+            # "three boxes contain neither pens nor pencils": the count the answer opens with
+            return _Found(
+                word_number(opening.group(1)) or "", True, "", tail_start, tail_start + opening.end(1)
+            )
         number = _last_number(tail)
         if number is not None:
             return _Found(number[0], True, "", tail_start + number[1], tail_start + number[2])
@@ -366,7 +393,10 @@ def _bare(text: str) -> _Found | None:
     """Bare math: the last math environment, the result the final sentence states, or (in a short
     response) the last number of the final sentence; the rightmost wins, as math-verify gives them
     the same priority ("costs $2. She pays 9 * 2 = 18" is 18)."""
-    candidates = [found for found in (_latex(text), _sentence_tier(text), _number(text)) if found is not None]
+    sentence = _sentence_tier(text)
+    # the sentence tier reads the final sentence more closely than its last number does
+    number = None if sentence is not None else _number(text)
+    candidates = [found for found in (_latex(text), sentence, number) if found is not None]
     return max(candidates, key=lambda found: found.end) if candidates else None
 
 
