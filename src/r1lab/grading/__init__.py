@@ -9,7 +9,8 @@ Verification runs in worker processes with a hard deadline per item (`r1lab.grad
 is bounded in time and safe to call from threads and from inside TRL reward functions.
 """
 
-from r1lab.grading.extract import TIERS, Extraction, extract_answer, find_answer, gold_answer
+from r1lab.grading.answers import Extraction, gold_answer
+from r1lab.grading.extract import TIERS, extract_answer, find_answer
 from r1lab.grading.files import KEEP_CHOICES, GradeConfig, GradeStats, grade_file, grade_rows
 from r1lab.grading.grader import DEFAULT_TIMEOUT_S, cluster_answers, grade, grade_many
 from r1lab.grading.pool import GradingPool, get_pool, shutdown_pool

@@ -23,25 +23,37 @@ thought/solution blocks, a "**Final Answer**" heading, ToRA's program output, pl
 search the answer section first, then the rest; a closed reasoning block never. Anything after a
 chat-template token (``<|im_end|>``, ``<|eot_id|>``, ``</s>``, by name) is not part of the
 response, and "I hope it is correct." ends an answer. A response that was cut off
-(``finish_reason == "length"``, or reasoning never closed) keeps only what it *stated*:
-tiers 1-3. Without one of those it has no answer: a truncated trace whose last number happens
-to equal the gold is not a correct answer. Empty boxes are no answer, and a response whose every
+(``finish_reason == "length"``; reasoning or a Sky-T1 solution opened and never closed; or, with
+no finish reason recorded, text that stops mid-sentence, `sentences.stops_mid_sentence`) keeps
+only what it *stated*: tiers 1-3 (a solution cut off after a thought that closed with its own
+"**Final Answer**" keeps that). Without one of those it has no answer: a truncated trace whose
+last number happens to equal the gold is not a correct answer. Empty boxes are no answer, and a response whose every
 box is empty has declined to answer: no unanchored tier (latex, sentence, number) reads it.
+
+What is found is cleaned into an `Extraction` by `r1lab.grading.answers`, which reads gold values
+through the same clean-up.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import NamedTuple
 
 from r1lab.formats import AUTO, ResponseFormat, chat_bounds, get_format, split_sections
+from r1lab.grading.answers import (
+    HOPE_RE,
+    MAX_ANSWER_CHARS,
+    Extraction,
+    Found,
+    clean_answer,
+    final_boxes,
+    gsm8k_answer,
+    join_parts,
+    last_match,
+    to_extraction,
+)
 from r1lab.grading.latex_text import BOX_COMMANDS, boxes, last_boxed, looks_like_math, mask_spans, math_spans
-from r1lab.grading.normalize import normalize_latex, normalize_plain_number
 from r1lab.grading.sentences import confirmed_result, sentence_result, stops_mid_sentence, word_number
 
-#: Longest answer we keep: anything longer is not an answer but a runaway box or line.
-MAX_ANSWER_CHARS = 2000
 #: A response (after ``</think>``) up to this long may state its answer as a bare number.
 SHORT_RESPONSE_CHARS = 1000
 #: A one-line response up to this long with no prose is read whole, as math-verify reads a box.
@@ -50,8 +62,6 @@ TIERS = ("boxed", "gsm8k", "final_answer", "answer_is", "latex", "sentence", "nu
 #: What a cut-off response must have stated to have an answer at all.
 STATED_TIERS = ("boxed", "gsm8k", "final_answer")
 
-_PART_SEPARATOR = "\x1f"
-_HOPE_RE = re.compile(r"\.?\s*I hope it is correct", re.IGNORECASE)
 _FINAL_ANSWER_RE = re.compile(
     r"\bfinal\s+answer\b(?:\s*\**\s*(?:is\b|:|=|\n))\s*:?\s*\**\s*:?"
     r"|^[ \t>#*_-]*answer\s*\**\s*:\s*\**",  # "Answer:" as a label, not "check our answer: ..."
@@ -67,15 +77,8 @@ _JUDGEMENT_RE = re.compile(
 )
 #: Anchors ("answer is") tried from the last back, skipping judgements and restated problems.
 _ANCHORS_TRIED = 3
-_EMPTY_BOX_RE = re.compile(r"^\\(?:boxed|fbox)\s*\{\s*\}$")
-_GSM8K_RE = re.compile(r"####\s*")
 _PLAIN_FRACTION_RE = re.compile(r"-?\\[dt]?frac\{-?\d+(?:[.,]\d+)?\}\{-?\d+(?:[.,]\d+)?\}")
 _JOIN_RE = re.compile(r"^\s*(?:,?\s*and|,?\s*or|,)\s*$", re.IGNORECASE)
-_BOX_GAP_RE = re.compile(
-    r"^(?:[\s$,;&]|\\[()\[\]]|\\q?quad|\\text\s*\{\s*(?:and|or)\s*\}|\band\b|\bor\b"
-    r"|[A-Za-z](?:_\{?\w+\}?)?\s*=)*$",
-    re.IGNORECASE,
-)
 _PERCENT_AFTER_RE = re.compile(r"^\s*(?:\\?%|percent\b)", re.IGNORECASE)
 _SENTENCE_END_RE = re.compile(r"[.!?](?=\s|$)|\n")
 #: The opening of a sentence up to its first real word: numbers, symbols, short tokens ("p.m.", "cm").
@@ -93,30 +96,6 @@ _NUMBER_RE = re.compile(
     r"(?<![\w.^_{}\\/])-?(?:[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)"
     r"(?:\s*/\s*\d+(?!\d|\.\d))?(?![\d^_{}\\/]|\.\d)"
 )
-
-
-@dataclass(frozen=True)
-class Extraction:
-    """The answer a response states, the tier (one of `TIERS`) that found it, and where it is."""
-
-    answer: str
-    tier: str
-    #: The separate answers of a multi-part answer (several boxes, "$1$ and $2$"), else ``(answer,)``.
-    parts: tuple[str, ...] = ()
-    #: (start, end) of the text the answer was read from, as offsets into the response.
-    span: tuple[int, int] | None = None
-    #: The response format its sections were read in (`r1lab.formats`).
-    format: str | None = None
-
-
-class _Found(NamedTuple):
-    """A tier's find, before cleaning: the raw answer (parts joined by `_PART_SEPARATOR`) and where."""
-
-    raw: str
-    plain: bool
-    tier: str
-    start: int
-    end: int
 
 
 def extract_answer(
@@ -181,7 +160,7 @@ def find_answer(
             found = _FINDERS[tier](text, problem) if tier in _TAKES_PROBLEM else _FINDERS[tier](text)
             if found is None:
                 continue
-            extraction = _extraction(found, offset, sections.format)
+            extraction = to_extraction(found, offset, sections.format)
             if extraction is not None:
                 return extraction
     return None
@@ -193,55 +172,6 @@ def _declined(texts: list[str]) -> bool:
     return bool(found) and all(not content.strip() for _, _, content in found)
 
 
-def _extraction(found: _Found, offset: int = 0, fmt: str | None = None) -> Extraction | None:
-    """Clean each part of a found answer; the answer is the parts joined (math-verify reads a set)."""
-    parts = [clean_answer(part, plain=found.plain) for part in found.raw.split(_PART_SEPARATOR)]
-    parts = list(dict.fromkeys(part for part in parts if part))
-    joined = ", ".join(parts)
-    if not parts or len(joined) > MAX_ANSWER_CHARS:
-        return None
-    return Extraction(joined, found.tier, tuple(parts), (offset + found.start, offset + found.end), fmt)
-
-
-def gold_answer(gold: object) -> str | None:
-    """The answer part of a gold value (see `gold_extraction`)."""
-    found = gold_extraction(gold)
-    return found.answer if found else None
-
-
-def gold_extraction(gold: object) -> Extraction | None:
-    """The answer part of a gold value: a plain answer, or a reference solution with ``\\boxed{}``/``####``.
-
-    A gold that is a whole solution is reduced to its boxed answer (several boxes of its final
-    statement: a set) or its ``####`` answer; anything else is the answer itself, minus math
-    delimiters. Numbers become their text.
-    """
-    if gold is None or isinstance(gold, bool):
-        return None
-    if isinstance(gold, float) and gold.is_integer():
-        gold = int(gold)
-    text = str(gold).strip()
-    if not text:
-        return None
-    if any(command in text for command in BOX_COMMANDS):
-        group = _final_boxes(text)
-        found = _Found(_join([c for _, _, c in group]), False, "gold", 0, 0) if group else _unclosed_box(text)
-    elif "####" in text:
-        found = _gsm8k(text)
-    else:
-        found = _Found(text, False, "gold", 0, len(text))
-    return _extraction(found._replace(tier="gold")) if found is not None else None
-
-
-def _unclosed_box(text: str) -> _Found | None:
-    """A gold whose box never closes (a cut reference): the rest of it, as math-verify reads it."""
-    start = max(text.rfind(command + "{") for command in BOX_COMMANDS)
-    if start < 0:
-        return None
-    rest = text[text.index("{", start) + 1 :].strip().rstrip("$").strip()
-    return _Found(rest, False, "gold", start, len(text)) if rest else None
-
-
 def strip_chat_tail(text: str) -> str:
     """The response without chat-template tokens (named in `r1lab.formats.CHAT_TOKENS`)."""
     start, end = chat_bounds(text)
@@ -249,58 +179,31 @@ def strip_chat_tail(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------- tiers
-def _boxed(text: str) -> _Found | None:
-    group = _final_boxes(text)
+def _boxed(text: str) -> Found | None:
+    group = final_boxes(text)
     if not group:
         return None
-    label = _last_match(_FINAL_ANSWER_RE, text)
+    label = last_match(_FINAL_ANSWER_RE, text)
     if label is not None and label.start() >= group[-1][1]:
         # "... \boxed{255} ... Final Answer: The final answer is $10,455$.": the last statement wins,
         # if it states math ("this is the final answer: we are done" does not replace a box)
         stated = _final_answer(text)
         if stated is not None and re.search(r"[\d\\]", stated.raw):
             return None
-    return _Found(_join([content for _, _, content in group]), False, "boxed", group[0][0], group[-1][1])
+    return Found(join_parts([content for _, _, content in group]), False, "boxed", group[0][0], group[-1][1])
 
 
-def _final_boxes(text: str) -> list[tuple[int, int, str]]:
-    """The boxes of the final statement: the last non-empty box and those before it joined by
-    separators only, or sharing its display-math environment (``$$\boxed{a} \text{ and } \boxed{b}$$``)."""
-    found = [box for box in boxes(text) if box[2].strip()]
-    if not found:
-        return []
-    last = found[-1]
-    display = [s for s in math_spans(text) if s[0] <= last[0] and last[1] <= s[1]]
-    group = [last]
-    for box in reversed(found[:-1]):
-        if box[1] > group[0][0]:
-            break  # nested in the next box
-        same_env = bool(display) and display[0][0] <= box[0]
-        if not same_env and not _BOX_GAP_RE.match(text[box[1] : group[0][0]]):
-            break  # separated from it by words: an earlier statement
-        group.insert(0, box)
-    return group
-
-
-def _gsm8k(text: str) -> _Found | None:
-    last = _last_match(_GSM8K_RE, text)
-    if last is None:
-        return None
-    line = text[last.end() :].split("\n", 1)[0]
-    return _Found(line.strip(), True, "gsm8k", last.start(), last.end() + len(line))
-
-
-def _final_answer(text: str, problem: str | None = None) -> _Found | None:
+def _final_answer(text: str, problem: str | None = None) -> Found | None:
     return _anchored(_FINAL_ANSWER_RE, text, "final_answer", problem)
 
 
-def _answer_is(text: str, problem: str | None = None) -> _Found | None:
+def _answer_is(text: str, problem: str | None = None) -> Found | None:
     """After the last "the answer is", or a value confirmed as the answer ("x = 4 is indeed the
     correct solution"), whichever comes later; a result sentence after both is the conclusion."""
     found = _anchored(_ANSWER_IS_RE, text, "answer_is", problem)
     confirmed = confirmed_result(text)
     if confirmed is not None and (found is None or confirmed[1] >= found.end):
-        found = _Found(confirmed[0], confirmed[3], "answer_is", confirmed[1], confirmed[2])
+        found = Found(confirmed[0], confirmed[3], "answer_is", confirmed[1], confirmed[2])
         if confirmed[4]:
             # a verdict on a value ("x = 4 is indeed the correct solution") is final: an aside after
             # it ("... recognize that 10 to the power of 4 is 10000.") does not replace it
@@ -310,11 +213,11 @@ def _answer_is(text: str, problem: str | None = None) -> _Found | None:
     later = sentence_result(text)
     if later is not None and later[1] >= _sentence_end(text, found.end):
         # "... so the answer is 5. [more checking] Therefore, the total is 7.": the conclusion
-        return _Found(later[0], True, "sentence", later[1], later[2])
+        return Found(later[0], True, "sentence", later[1], later[2])
     return found
 
 
-def _anchored(pattern: re.Pattern[str], text: str, tier: str, problem: str | None) -> _Found | None:
+def _anchored(pattern: re.Pattern[str], text: str, tier: str, problem: str | None) -> Found | None:
     """The answer after the last anchor that states one: not a judgement ("our answer is correct"),
     not a sentence of the problem restated."""
     for match in list(pattern.finditer(text))[-_ANCHORS_TRIED:][::-1]:
@@ -323,7 +226,7 @@ def _anchored(pattern: re.Pattern[str], text: str, tier: str, problem: str | Non
             continue
         if problem and _restates(text, match.start(), found.end, problem):
             continue
-        return _Found(found.raw, found.plain, tier, match.start(), found.end)
+        return Found(found.raw, found.plain, tier, match.start(), found.end)
     return None
 
 
@@ -339,14 +242,14 @@ def _sentence_end(text: str, position: int) -> int:
     return match.end() if match else len(text)
 
 
-def _answer_span(text: str, position: int) -> _Found | None:
+def _answer_span(text: str, position: int) -> Found | None:
     """The answer opening ``text[position:]``: a math span, else the final token sequence of the sentence."""
     rest = text[position : position + MAX_ANSWER_CHARS * 2]
     stripped = rest.lstrip(" \t*:")
     if stripped.startswith("\n"):
         stripped = stripped.lstrip()
     base = position + len(rest) - len(stripped)
-    rest = _HOPE_RE.split(stripped, 1)[0]
+    rest = HOPE_RE.split(stripped, 1)[0]
     spans = math_spans(rest)
     if spans and spans[0][0] == 0:  # "$\frac{3}{4}$. I hope ...": the span itself
         return _shift(_joined_spans(rest, spans, 0), base)
@@ -364,7 +267,9 @@ def _answer_span(text: str, position: int) -> _Found | None:
                 break
             parts.append(sentence[joiner.end() : joiner.end() + more.end()])
             position = joiner.end() + more.end()
-        return _Found(_join([part.strip().rstrip(".,;:") for part in parts]), True, "", base, base + position)
+        return Found(
+            join_parts([part.strip().rstrip(".,;:") for part in parts]), True, "", base, base + position
+        )
     verbs = list(_VERB_RE.finditer(masked))
     start = verbs[-1].end() if verbs else 0
     inner = [s for s in spans if s[0] >= start and s[1] <= len(sentence)]
@@ -377,19 +282,19 @@ def _answer_span(text: str, position: int) -> _Found | None:
         opening = _NUMBER_WORDS_RE.match(tail)
         if opening is not None and word_number(opening.group(1)) is not None:
             # "three boxes contain neither pens nor pencils": the count the answer opens with
-            return _Found(
+            return Found(
                 word_number(opening.group(1)) or "", True, "", tail_start, tail_start + opening.end(1)
             )
         number = _last_number(tail)
         if number is not None:
-            return _Found(number[0], True, "", tail_start + number[1], tail_start + number[2])
+            return Found(number[0], True, "", tail_start + number[1], tail_start + number[2])
         spoken = sentence_result(f"is {tail}.")
         if spoken is not None:
-            return _Found(spoken[0], True, "", tail_start + spoken[1] - 3, tail_start + spoken[2] - 3)
-    return _Found(tail, True, "", tail_start, tail_start + len(tail)) if tail else None
+            return Found(spoken[0], True, "", tail_start + spoken[1] - 3, tail_start + spoken[2] - 3)
+    return Found(tail, True, "", tail_start, tail_start + len(tail)) if tail else None
 
 
-def _bare(text: str) -> _Found | None:
+def _bare(text: str) -> Found | None:
     """Bare math: the last math environment, the result the final sentence states, or (in a short
     response) the last number of the final sentence; the rightmost wins, as math-verify gives them
     the same priority ("costs $2. She pays 9 * 2 = 18" is 18)."""
@@ -400,7 +305,7 @@ def _bare(text: str) -> _Found | None:
     return max(candidates, key=lambda found: found.end) if candidates else None
 
 
-def _latex(text: str) -> _Found | None:
+def _latex(text: str) -> Found | None:
     spans = math_spans(text)
     fractions = [
         (m.start(), m.end(), m.start(), m.end())
@@ -414,29 +319,29 @@ def _latex(text: str) -> _Found | None:
         if len(line) <= BARE_LINE_CHARS and "\n" not in line and not unclosed_box and looks_like_math(line):
             # the whole (one-line) response is an expression: "35.0\%"
             start = text.find(line)
-            return _Found(line, True, "latex", start, start + len(line))
+            return Found(line, True, "latex", start, start + len(line))
         return None
     return _joined_spans(text, candidates, len(candidates) - 1)._replace(tier="latex")
 
 
-def _sentence_tier(text: str) -> _Found | None:
+def _sentence_tier(text: str) -> Found | None:
     found = sentence_result(text)
-    return None if found is None else _Found(found[0], True, "sentence", found[1], found[2])
+    return None if found is None else Found(found[0], True, "sentence", found[1], found[2])
 
 
-def _number(text: str) -> _Found | None:
+def _number(text: str) -> Found | None:
     if len(text) > SHORT_RESPONSE_CHARS:
         return None
     text = text.rstrip()
     sentences = [m.end() for m in _SENTENCE_END_RE.finditer(text) if m.end() < len(text.rstrip(".!? \n"))]
     start = sentences[-1] if sentences else 0
     number = _last_number(text[start:])
-    return None if number is None else _Found(number[0], True, "number", start + number[1], start + number[2])
+    return None if number is None else Found(number[0], True, "number", start + number[1], start + number[2])
 
 
 def _last_number(text: str) -> tuple[str, int, int] | None:
     """The last plain number of ``text`` (with its percent sign), as written, and where it is."""
-    last = _last_match(_NUMBER_RE, text)
+    last = last_match(_NUMBER_RE, text)
     if last is None:
         return None
     number = last.group(0).replace(" ", "")
@@ -447,7 +352,7 @@ def _last_number(text: str) -> tuple[str, int, int] | None:
 
 _FINDERS = {
     "boxed": _boxed,
-    "gsm8k": _gsm8k,
+    "gsm8k": gsm8k_answer,
     "final_answer": _final_answer,
     "answer_is": _answer_is,
     "bare": _bare,
@@ -456,7 +361,7 @@ _TAKES_PROBLEM = ("final_answer", "answer_is")
 
 
 # ----------------------------------------------------------------------------- helpers
-def _joined_spans(text: str, spans: list[tuple[int, int, int, int]], last: int) -> _Found:
+def _joined_spans(text: str, spans: list[tuple[int, int, int, int]], last: int) -> Found:
     """Span ``last`` with the spans before it joined by "and"/"or"/"," (math-verify reads them as a set)."""
     group = [spans[last]]
     for span in reversed(spans[:last]):
@@ -469,16 +374,11 @@ def _joined_spans(text: str, spans: list[tuple[int, int, int, int]], last: int) 
         if _PERCENT_AFTER_RE.match(text[end : end + 20]) and "%" not in content:
             content += "\\%"
         contents.append(content)
-    return _Found(_join(contents), False, "", group[0][0], group[-1][1])
+    return Found(join_parts(contents), False, "", group[0][0], group[-1][1])
 
 
-def _shift(found: _Found, offset: int) -> _Found:
+def _shift(found: Found, offset: int) -> Found:
     return found._replace(start=found.start + offset, end=found.end + offset)
-
-
-def _join(contents: list[str]) -> str:
-    """Several answers as one string, split again (and cleaned one by one) in `_extraction`."""
-    return _PART_SEPARATOR.join(c.strip() for c in contents if c.strip())
 
 
 def _sentence(rest: str, spans: list[tuple[int, int, int, int]]) -> str:
@@ -492,33 +392,6 @@ def _inside(match: re.Match[str], spans: list[tuple[int, int, int, int]]) -> boo
     return any(start <= match.start() and match.end() <= end for start, end, _, _ in spans)
 
 
-def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
-    last = None
-    for match in pattern.finditer(text):
-        last = match
-    return last
-
-
-def clean_answer(answer: str, *, plain: bool = False) -> str | None:
-    """Trim an answer (whitespace, math delimiters, a closing period, markdown bold) and normalise it.
-
-    ``plain``: the answer was written as plain text, not LaTeX, so ``1,000`` and ``2,74`` are
-    numbers as math-verify's expression extraction reads them (inside LaTeX, ``1,2`` is a set).
-    An empty box (``\\boxed{}``) is no answer.
-    """
-    answer = _HOPE_RE.split(answer, 1)[0].strip().strip("*").strip()
-    for opener, closer in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
-        if answer.startswith(opener) and answer.endswith(closer) and len(answer) >= len(opener) + len(closer):
-            answer = answer[len(opener) : len(answer) - len(closer)].strip()
-    if not answer.endswith("\\."):
-        answer = answer.rstrip(".").strip()
-    if plain:
-        answer = normalize_plain_number(answer.lstrip("$") if re.match(r"^\$\d", answer) else answer)
-    if not answer or len(answer) > MAX_ANSWER_CHARS or _EMPTY_BOX_RE.match(answer):
-        return None
-    return normalize_latex(answer) or None
-
-
 __all__ = [
     "BOX_COMMANDS",
     "STATED_TIERS",
@@ -528,8 +401,6 @@ __all__ = [
     "clean_answer",
     "extract_answer",
     "find_answer",
-    "gold_answer",
-    "gold_extraction",
     "last_boxed",
     "math_spans",
     "strip_chat_tail",

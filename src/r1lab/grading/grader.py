@@ -14,7 +14,8 @@ from typing import Any
 
 from r1lab.errors import R1labError
 from r1lab.formats import AUTO, check_format
-from r1lab.grading.extract import Extraction, find_answer, gold_extraction
+from r1lab.grading.answers import Extraction, gold_extraction
+from r1lab.grading.extract import find_answer
 from r1lab.grading.pool import TaskFailed, TaskTimeout, get_pool, run_tasks
 from r1lab.grading.restatement import restates_problem
 from r1lab.grading.verify import (
