@@ -219,11 +219,13 @@ CORPUS_RULES = [
     ),
     (
         "3",
-        "So, three common digits.\n\n" + LONG + "413 (base 5) is",
+        "So, three common digits.\n\nTherefore, the answer should be three.\n\nWait, "
+        + LONG
+        + "413 (base 5) is",
         None,
         None,
         "no_answer",
-        "cut off on a word no sentence ends with",
+        "cut off on a word no sentence ends with: a tentative 'answer should be' is not stated",
     ),
     (
         "1",
@@ -293,9 +295,8 @@ CORPUS_RULES = [
     ),
     (
         "4",
-        "<|begin_of_thought|>\n\n" + LONG + "\n\n<|end_of_thought|>\n\n<|begin_of_solution|>\n\n"
-        "Total up quarks = 2 + 2 = 4 up quarks\n\nThus, the tritium nucleus contains **4 up quarks**. "
-        "\n\n<|end_of_solution|>",
+        "<|begin_of_thought|>\n\nShort.\n\n<|end_of_thought|>\n\n<|begin_of_solution|>\n\n" + LONG + "\n\n"
+        "A proton has 2 up quarks.\n\nThus, the tritium nucleus contains **4 up quarks**. \n\n<|end_of_solution|>",
         None,
         None,
         "correct",
@@ -370,6 +371,95 @@ CORPUS_RULES = [
         "correct",
         "ToRA: the count, not the horse's number",
     ),
+    # ---- labels, summaries, several boxes, units and conditions
+    (
+        "3",
+        LONG + "So, the equilibrium quantity is 3 bushels.\n\n$Q^D \\neq Q^S$ before trade.\n\n"
+        "**Final answer for Subproblem 1:** 3 bushels",
+        None,
+        None,
+        "correct",
+        "a Final answer label naming the part it answers",
+    ),
+    (
+        "700",
+        LONG + "**Final answer: 700°C**\n\nI hope these answers are correct.",
+        None,
+        None,
+        "correct",
+        "a temperature's scale letter is a unit",
+    ),
+    (
+        "84.01",
+        LONG + "So, to summarize:\n\n- NH₄OH: 35.06 g/mol\n\n- NaHCO₃: 84.01 g/mol\n\n"
+        "I think that's it. Let me know if you have any other questions.",
+        None,
+        None,
+        "correct",
+        "the last item of a closing summary list (the part asked last)",
+    ),
+    (
+        "11000",
+        LONG + "\\[ \\text{NCP} = 15,000 - 4,000 = 11,000 \\text{ kcal} \\]\n\nThus, the final answers are:\n"
+        "- Net Primary Productivity (NPP) = 15,000 kcal m⁻² yr⁻¹\n- Net Community Production (NCP) = 11,000 kcal m⁻² yr⁻¹",
+        None,
+        None,
+        "correct",
+        "a 'final answers are' list: its last item, units and all",
+    ),
+    (
+        "\\text{(B)}",
+        "The equation with the largest solution is \\(\\textbf{(B)}\\).\n\nTherefore, the final answer is "
+        "\\(\\boxed{\\textbf{(B)}}\\).",
+        "Which equation has the largest solution $x$? $\\textbf{(A)}\\ 3(1 + r)^x = 7\\qquad \\textbf{(B)}\\ "
+        "3(1 + r/10)^x = 7$",
+        None,
+        "correct",
+        "a choice letter copied from the problem is an answer, not a restatement",
+    ),
+    (
+        "4",
+        LONG + "**Final Answer**\n\n\\[ \\boxed{\\text{Yes}} \\] \n\n\\[ \\boxed{4} \\]",
+        None,
+        None,
+        "correct",
+        "a yes/no verdict boxed beside the value: the value answers a numeric gold",
+    ),
+    (
+        "\\frac{1}{4-\\omega^{2}}",
+        LONG + "Therefore, the solution is:\n\\[\n\\boxed{A = \\frac{1}{4 - \\omega^2}, \\quad \\text{for } "
+        "\\omega^2 \\neq 4}\n\\]",
+        None,
+        None,
+        "correct",
+        "an exclusion after the answer is implied by it",
+    ),
+    (
+        "\\sqrt{2} \\cos (2 t-\\pi / 4)",
+        LONG
+        + "Thus, the final answer is:\n\\[\n\\boxed{f(t) = \\sqrt{2} \\cos(2t - 45^\\circ)}\n\\] \nor \n\\[\n"
+        "\\boxed{f(t) = \\sqrt{2} \\cos\\left(2t - \\frac{\\pi}{4}\\right)}\n\\]",
+        None,
+        None,
+        "correct",
+        "one answer boxed in degrees and in radians: a trig argument's degrees are an angle",
+    ),
+    (
+        "-1./3",
+        "So the slope is \\boxed{-\\frac{1}{3}}.",
+        None,
+        None,
+        "correct",
+        "a gold float literal's trailing dot",
+    ),
+    (
+        "4343_6",
+        "In base 6 that is \\boxed{4343}.",
+        None,
+        None,
+        "correct",
+        "a base-6 gold answered in its digits",
+    ),
     (
         "1250",
         LONG + "Therefore, my calculation should be correct.\n\nI think $1250 is the right answer.",
@@ -408,6 +498,24 @@ KEPT_RULES = [
         "correct",
         "a plain value",
     ),
+    (
+        "\\frac{1}{4-\\omega^{2}}",
+        "\\boxed{A = \\frac{1}{4 - \\omega^2} \\text{ for } \\omega < 2}",
+        None,
+        None,
+        "wrong",
+        "a restriction (not an exclusion) is part of the answer",
+    ),
+    (
+        "\\text{Yes}",
+        "\\boxed{\\text{No}} \\boxed{4}",
+        None,
+        None,
+        "wrong",
+        "the verdict part answers a yes/no gold",
+    ),
+    ("4343_6", "\\boxed{4343_7}", None, None, "wrong", "digits in another base are another number"),
+    ("30", "The angle is \\boxed{30^\\circ}.", None, None, "correct", "a bare angle keeps its degrees"),
     ("7", LONG + "So far 3 + 4 = 7", None, None, "no_answer", "a sentence cut off mid-way is not a result"),
     ("7", "3 + 4 = 7.\n\nLet me know if you need anything else!", None, None, "no_answer", "only the final"),
     ("5", "<think>\\boxed{5}</think>", None, None, "no_answer", "a closed think is never searched"),

@@ -166,7 +166,10 @@ RULES = [
     ("5", "\\boxed{5 \\text{ cm}}", None, "correct", "unit text"),
     ("5", "\\boxed{\\$5.00}", None, "correct", "currency"),
     ("4343_6", "\\boxed{4343_{6}}", None, "correct", "the same base-6 numeral"),
-    ("4343_6", "\\boxed{4343}", None, "wrong", "base subscripts kept: 4343_6 is not 4343"),
+    # a base-b gold answered with its digits alone: the question named the base (corpus audit of
+    # math500 number_theory/368); the same digits in another base stay wrong
+    ("4343_6", "\\boxed{4343}", None, "correct", "a base-6 gold answered with its digits"),
+    ("4343_6", "\\boxed{4343_{7}}", None, "wrong", "base subscripts kept: 4343_7 is not 4343_6"),
     ("4343", "\\boxed{4343_6}", None, "wrong", "and the other way round"),
     ("101_{10}", "\\boxed{101}", None, "correct", "base 10 is the plain number"),
     ("x_1", "\\boxed{x_1}", None, "correct", "an ordinary subscript is not a base"),

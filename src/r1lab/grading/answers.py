@@ -4,8 +4,7 @@
 into an `Extraction` (each part trimmed and normalised by `clean_answer`, parts joined as a set)
 and reads gold values the same way (`gold_extraction`), so prediction and gold pass through one
 clean-up. Gold values also get the repairs a reference column needs and a model's answer never
-does (`normalize_gold`): ``-1./3`` (a float literal's trailing dot), ``1e-5`` (scientific notation
-math-verify reads as ``1 \\cdot e - 5``).
+does (`normalize_gold`): ``-1./3``, a float literal's trailing dot.
 """
 
 from __future__ import annotations
@@ -24,6 +23,15 @@ PART_SEPARATOR = "\x1f"
 #: "I hope it is correct." (Minerva's prompt) ends an answer.
 HOPE_RE = re.compile(r"\.?\s*I hope it is correct", re.IGNORECASE)
 _EMPTY_BOX_RE = re.compile(r"^\\(?:boxed|fbox)\s*\{\s*\}$")
+_TRAILING_DOT_RE = re.compile(r"(?<![\d.])(\d+)\.(?=\s*/)")
+#: An exclusion qualifying an answer ("for ω² ≠ 4"): the values where the expression is undefined,
+#: which the expression already implies. A condition that restricts the answer ("for ω < 2", "for
+#: t > 0") is a claim of its own and is kept (math-verify then compares the whole).
+_EXCLUSION_RE = re.compile(
+    r"(?:,|\\q?quad|\\[,;:!]|\s)*\\text\s*\{\s*(?:for|where|if|when|provided)\b[^{}]*\}"
+    r"[^<>≤≥]*?(?:\\neq?\b|≠)[^<>≤≥]*$",
+    re.DOTALL,
+)
 _GSM8K_RE = re.compile(r"####\s*")
 _BOX_GAP_RE = re.compile(
     r"^(?:[\s$,;&]|\\[()\[\]]|\\q?quad|\\text\s*\{\s*(?:and|or)\s*\}|\band\b|\bor\b"
@@ -66,6 +74,18 @@ def to_extraction(found: Found, offset: int = 0, fmt: str | None = None) -> Extr
     return Extraction(joined, found.tier, tuple(parts), (offset + found.start, offset + found.end), fmt)
 
 
+def normalize_gold(text: str) -> str:
+    """A plain gold value as its author meant it, where a reference column writes it as code does.
+
+    ``-1./3`` and ``-3./2`` (float literals with a trailing dot, as Minerva's golds write them) are
+    ``-1/3`` and ``-3/2``; math-verify cannot parse them at all. Scientific notation (``1e-5``) is
+    left as it is: rewritten as ``1 \\times 10^{-5}`` it makes math-verify compare tiny values with
+    an absolute tolerance (``13.252 \\times 10^{-27}`` would equal ``1.325e-27``), which the corpus
+    showed wrong 50 times for the one row it would fix.
+    """
+    return _TRAILING_DOT_RE.sub(r"\1", text)
+
+
 def gold_answer(gold: object) -> str | None:
     """The answer part of a gold value (see `gold_extraction`)."""
     found = gold_extraction(gold)
@@ -94,6 +114,7 @@ def gold_extraction(gold: object) -> Extraction | None:
     elif "####" in text:
         found = gsm8k_answer(text)
     else:
+        text = normalize_gold(text)
         found = Found(text, False, "gold", 0, len(text))
     return to_extraction(found._replace(tier="gold")) if found is not None else None
 
@@ -151,7 +172,8 @@ def clean_answer(answer: str, *, plain: bool = False) -> str | None:
 
     ``plain``: the answer was written as plain text, not LaTeX, so ``1,000`` and ``2,74`` are
     numbers as math-verify's expression extraction reads them (inside LaTeX, ``1,2`` is a set).
-    An empty box (``\\boxed{}``) is no answer.
+    An empty box (``\\boxed{}``) is no answer. An exclusion after the answer ("\\text{for } \\omega^2
+    \\neq 4") is dropped: the expression implies it.
     """
     answer = HOPE_RE.split(answer, 1)[0].strip().strip("*").strip()
     for opener, closer in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
@@ -159,6 +181,11 @@ def clean_answer(answer: str, *, plain: bool = False) -> str | None:
             answer = answer[len(opener) : len(answer) - len(closer)].strip()
     if not answer.endswith("\\."):
         answer = answer.rstrip(".").strip()
+    exclusion = _EXCLUSION_RE.search(answer)
+    if (
+        exclusion and exclusion.start() > 0
+    ):  # "\\frac{1}{4 - \\omega^2}, \\quad \\text{for } \\omega^2 \\neq 4"
+        answer = answer[: exclusion.start()].strip()
     if plain:
         answer = normalize_plain_number(answer.lstrip("$") if re.match(r"^\$\d", answer) else answer)
     if not answer or len(answer) > MAX_ANSWER_CHARS or _EMPTY_BOX_RE.match(answer):
@@ -178,6 +205,7 @@ __all__ = [
     "gold_extraction",
     "gsm8k_answer",
     "join_parts",
+    "normalize_gold",
     "last_match",
     "to_extraction",
 ]

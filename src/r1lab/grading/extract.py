@@ -63,10 +63,19 @@ TIERS = ("boxed", "gsm8k", "final_answer", "answer_is", "latex", "sentence", "nu
 STATED_TIERS = ("boxed", "gsm8k", "final_answer")
 
 _FINAL_ANSWER_RE = re.compile(
-    r"\bfinal\s+answer\b(?:\s*\**\s*(?:is\b|:|=|\n))\s*:?\s*\**\s*:?"
+    # "Final answer for Subproblem 1:" names the part it answers
+    r"\bfinal\s+answer\b(?:\s+(?:for|to)\s+[\w ().-]{1,40}?)?(?:\s*\**\s*(?:is\b|:|=|\n))\s*:?\s*\**\s*:?"
     r"|^[ \t>#*_-]*answer\s*\**\s*:\s*\**",  # "Answer:" as a label, not "check our answer: ..."
     re.IGNORECASE | re.MULTILINE,
 )
+#: A heading that opens a closing summary list of the answers.
+_SUMMARY_RE = re.compile(
+    r"(?:\bto\s+summari[sz]e|\bin\s+summary|\bfinal\s+answers\s+are|\bsummary)\s*\**\s*:\s*\**[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LINE_RE = re.compile(r"^.*$", re.MULTILINE)
+#: A list item that names a quantity and gives its value: "- NCP = 11,000 kcal", "2. NaHCO₃: 84.01".
+_ITEM_RE = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+[^\n:=]{1,80}?\s*[:=]\s*(?P<value>\S.*)$")
 _ANSWER_IS_RE = re.compile(r"\banswer\s+(?:is|would\s+be|should\s+be|=)\s*:?", re.IGNORECASE)
 #: What follows "our answer is" when it judges an answer instead of stating one.
 _JUDGEMENT_RE = re.compile(
@@ -194,7 +203,31 @@ def _boxed(text: str) -> Found | None:
 
 
 def _final_answer(text: str, problem: str | None = None) -> Found | None:
-    return _anchored(_FINAL_ANSWER_RE, text, "final_answer", problem)
+    """After the last "Final answer:" label, or the last item of a closing summary list, whichever
+    comes later."""
+    found = _anchored(_FINAL_ANSWER_RE, text, "final_answer", problem)
+    summary = _summary(text)
+    return summary if summary is not None and (found is None or summary.start > found.start) else found
+
+
+def _summary(text: str) -> Found | None:
+    """The last item of a summary list ("So, to summarize:\\n- NH₄OH: 35.06 g/mol\\n- NaHCO₃: 84.01
+    g/mol"): a multi-part problem answers the part it asks last, as Minerva's subproblems do."""
+    head = last_match(_SUMMARY_RE, text)
+    if head is None:
+        return None
+    item = None
+    for line in _LINE_RE.finditer(text, head.end()):
+        if not line.group(0).strip():
+            continue
+        match = _ITEM_RE.match(line.group(0))
+        if match is None:
+            break  # the list has ended
+        item = (line.start() + match.start("value"), match)
+    if item is None:
+        return None
+    found = _answer_span(text, item[0])
+    return None if found is None else found._replace(tier="final_answer", start=head.start())
 
 
 def _answer_is(text: str, problem: str | None = None) -> Found | None:

@@ -7,7 +7,10 @@ docs/grading.md and tests/grading/test_rules.py):
 
 * ordinals: ``12^{\\mathrm{th}}``, ``12^{th}``, ``12\\text{th}``, ``12th`` read as 12;
 * a mixed number ``15\\frac{39}{40}`` read as ``\\frac{639}{40}`` (latex2sympy multiplies);
-* a degree sign ``°`` / ``\\degree`` read as ``^\\circ`` (math-verify drops ``^\\circ`` itself);
+* a degree sign ``°`` / ``\\degree`` read as ``^\\circ`` (math-verify drops ``^\\circ`` itself), and a
+  temperature's scale letter after it dropped (``700°C``, ``700^\\circ\\text{C}``: a unit); inside
+  an answer with a trigonometric function, degrees become radians (``\\cos(2t - 45^\\circ)`` is
+  ``\\cos(2t - \\frac{45\\pi}{180})``: math-verify would drop the sign and read 45 radians);
 * a percentage with a zero fraction, ``35.0\\%``, read as ``35\\%`` (math-verify equates an
   integer percentage with the plain integer, but not a float one);
 * times of day, ``4:30 \\text{ p.m.}`` and ``\\text{4:30 p.m.}``, read as ``\\text{16:30}``
@@ -30,6 +33,11 @@ _ORDINAL_RE = re.compile(
     r"|(?:st|nd|rd|th)\b)"
 )
 _DEGREE_RE = re.compile(r"\s*(?:°|\\degree\b|\^\s*\{?\s*\\circ\s*\}?)")
+_TEMPERATURE_SCALE_RE = re.compile(
+    r"\^\s*\{?\s*\\circ\s*\}?\s*(?:\\(?:text|mathrm|textrm)\s*\{\s*)?(?:\\,\s*)?[CF](?![A-Za-z])\s*\}?\s*$"
+)
+_TRIG_RE = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)\b")
+_TRIG_DEGREES_RE = re.compile(r"(\d+(?:\.\d+)?)\s*\^\s*\{?\s*\\circ\s*\}?")
 _ZERO_FRACTION_PERCENT_RE = re.compile(r"(?<![\d.])(\d+)\.0+\s*(\\?%)")
 _TIME_RE = re.compile(r"^(\d{1,2}):([0-5]\d)\s*([ap])\.?\s*m\.?$", re.IGNORECASE)
 _TIME_HINT_RE = re.compile(r"\d:\d\d.*[ap]\.?\s*m", re.IGNORECASE | re.DOTALL)
@@ -67,6 +75,10 @@ def normalize_latex(answer: str) -> str:
         answer = _ZERO_FRACTION_PERCENT_RE.sub(r"\1\2", answer)
     if "°" in answer or "\\degree" in answer:
         answer = _DEGREE_RE.sub(r"^\\circ", answer)
+    if "\\circ" in answer:  # 700°C: the scale letter is a unit, as "cm" is
+        answer = _TEMPERATURE_SCALE_RE.sub(r"^\\circ", answer)
+    if "\\circ" in answer and _TRIG_RE.search(answer):  # cos(2t - 45°): an angle, in radians for sympy
+        answer = _TRIG_DEGREES_RE.sub(r"\\frac{\1\\pi}{180}", answer)
     if any(suffix in answer for suffix in ("st", "nd", "rd", "th")):
         answer = _ORDINAL_RE.sub("", answer)
     return answer.strip()

@@ -34,9 +34,15 @@ def canonical(text: str) -> str:
     return _SINGLE_BRACE_RE.sub(r"\1\2", text)
 
 
+#: A multiple-choice letter however it is dressed: ``(B)``, ``\\textbf{(B)}``, ``\\text{B}``.
+_CHOICE_RE = re.compile(r"^(?:\\(?:text|textbf|mathrm|mathbf|textrm)\{)?\(?[A-Ea-e]\)?\}?$")
+
+
 def is_value(text: str) -> bool:
-    """A plain value (a number, a numeric fraction, a variable, a tuple of numbers): never a restatement."""
-    return bool(_VALUE_RE.match(canonical(text).replace("\\{", "").replace("\\}", "")))
+    """A plain value (a number, a numeric fraction, a variable, a tuple of numbers, a choice letter
+    such as ``\\textbf{(B)}``, which names one of the problem's options): never a restatement."""
+    written = canonical(text)
+    return bool(_VALUE_RE.match(written.replace("\\{", "").replace("\\}", "")) or _CHOICE_RE.match(written))
 
 
 def restates_problem(parts: tuple[str, ...], problem: str | None, gold: str | None) -> bool:

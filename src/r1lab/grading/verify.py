@@ -128,13 +128,23 @@ def check_answer(
     reference never depends on what the model wrote. A multi-part answer (several boxes) is a
     set; when that set is not the gold, it is still right if every part is the gold on its own
     (``\\boxed{15\\frac{39}{40}}, or \\boxed{\\frac{639}{40}}``: one value written two ways), and
-    the same holds for a multi-part gold. Listing several different values is never right.
+    the same holds for a multi-part gold. Listing several different values is never right. A
+    yes/no verdict boxed beside values answers another part of the question: against a gold that
+    is not a verdict, the values alone are compared.
     """
     outcome = _check_one(prediction, gold)
     if outcome != "wrong":
         return outcome
     if prediction_parts and all(_check_one(part, gold) == "correct" for part in prediction_parts):
         return "correct"
+    values = [part for part in prediction_parts if not _VERDICT_RE.match(part)]
+    verdicts = [part for part in prediction_parts if _VERDICT_RE.match(part)]
+    if values and verdicts:
+        # "\\boxed{\\text{Yes}} \\boxed{4}": the verdict answers the yes/no part of the question,
+        # the values the rest; the gold is compared with the part of its own kind
+        if _VERDICT_RE.match(gold):
+            return _check_one(verdicts[0], gold) if len(verdicts) == 1 else "wrong"
+        return check_answer(", ".join(values), gold, tuple(values) if len(values) > 1 else ())
     if gold_parts and all(_check_one(prediction, part) == "correct" for part in gold_parts):
         return "correct"
     return "wrong"
@@ -146,7 +156,7 @@ def _check_one(prediction: str, gold: str) -> str:
     gold_parsed = parse_answer(gold)
     if not gold_parsed:
         return STATUS_UNPARSEABLE_GOLD
-    if same_text(prediction, gold):
+    if same_text(prediction, gold) or _base_digits(prediction, gold):
         return "correct"
     prediction_parsed = parse_answer(prediction)
     if not prediction_parsed:
@@ -167,6 +177,20 @@ def _check_one(prediction: str, gold: str) -> str:
                 else "wrong"
             )
     return "wrong"
+
+
+_VERDICT_RE = re.compile(r"^\s*(?:\\text(?:bf)?\s*\{\s*)?(?:yes|no|true|false)\s*\}?\s*$", re.IGNORECASE)
+_BASE_GOLD_RE = re.compile(r"^\\text\{([0-9A-Z]+)\}_\{(\d{1,2})\}$")
+_DIGITS_RE = re.compile(r"^(?:\\text\{)?([0-9A-Za-z]+)\}?$")
+
+
+def _base_digits(prediction: str, gold: str) -> bool:
+    """A gold numeral in base b (``\\text{4343}_{6}``, see `r1lab.grading.normalize`) answered with
+    the same digits and no base: the question named the base, so the digits are the answer. A
+    prediction written in another base (``4343_{7}``) or converted to base 10 is compared as usual."""
+    base = _BASE_GOLD_RE.match(gold.strip())
+    digits = _DIGITS_RE.match(prediction.strip())
+    return bool(base and digits and digits.group(1).upper() == base.group(1) and base.group(2) != "10")
 
 
 _PERCENT_NUMBER_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:\\?%|\\text\{\s*\\?%\s*\})\s*$")
