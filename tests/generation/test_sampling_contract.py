@@ -169,15 +169,16 @@ def test_served_pass_at_1_at_temperature_0_6_matches_offline_sampling(smollm2_at
     """pass@1 at T=0.6 / top-p 0.95: served (default mode) within 3 standard errors of offline ``generate``.
 
     The issue names the demo's GRPO model; training one here is too slow, so this is SmolLM2 with the
-    demo models' config on two-digit sums (32 problems x 4 samples, 32 tokens).
+    demo models' config on one-digit sums (48 problems x 4 samples, 16 tokens): offline 38% at
+    T=0.6 and 18% at T=1.0; served by the code before issue 23, 14% (docs/generation.md).
     """
     from r1lab.data.tasks import make_arithmetic
     from r1lab.evaluation.metrics import standard_error
     from r1lab.grading import grade_many
 
-    problems = make_arithmetic(32, digits=2, seed=23)
+    problems = make_arithmetic(48, digits=1, seed=23)
     chats = [[{"role": "user", "content": f"{p['problem']} Answer with the number."}] for p in problems]
-    samples, max_tokens = 4, 32
+    samples, max_tokens = 4, 16
     model, tokenizer = load_offline(smollm2_at_temperature_one)
     offline = offline_sample(model, tokenizer, chats, max_tokens, 0.6, 0.95, samples, seed=0)
     del model
