@@ -30,8 +30,8 @@ only what it *stated*: tiers 1-3 (a solution cut off after a thought that closed
 last number happens to equal the gold is not a correct answer. Empty boxes are no answer, and a response whose every
 box is empty has declined to answer: no unanchored tier (latex, sentence, number) reads it.
 
-What is found is cleaned into an `Extraction` by `r1lab.grading.answers`, which reads gold values
-through the same clean-up.
+Tiers 5-7 live in `r1lab.grading.bare`. What is found is cleaned into an `Extraction` by
+`r1lab.grading.answers`, which reads gold values through the same clean-up.
 """
 
 from __future__ import annotations
@@ -51,13 +51,10 @@ from r1lab.grading.answers import (
     last_match,
     to_extraction,
 )
+from r1lab.grading.bare import SENTENCE_END_RE, SHORT_RESPONSE_CHARS, bare_answer, joined_spans, last_number
 from r1lab.grading.latex_text import BOX_COMMANDS, boxes, last_boxed, looks_like_math, mask_spans, math_spans
 from r1lab.grading.sentences import confirmed_result, sentence_result, stops_mid_sentence, word_number
 
-#: A response (after ``</think>``) up to this long may state its answer as a bare number.
-SHORT_RESPONSE_CHARS = 1000
-#: A one-line response up to this long with no prose is read whole, as math-verify reads a box.
-BARE_LINE_CHARS = 200
 TIERS = ("boxed", "gsm8k", "final_answer", "answer_is", "latex", "sentence", "number")
 #: What a cut-off response must have stated to have an answer at all.
 STATED_TIERS = ("boxed", "gsm8k", "final_answer")
@@ -86,10 +83,6 @@ _JUDGEMENT_RE = re.compile(
 )
 #: Anchors ("answer is") tried from the last back, skipping judgements and restated problems.
 _ANCHORS_TRIED = 3
-_PLAIN_FRACTION_RE = re.compile(r"-?\\[dt]?frac\{-?\d+(?:[.,]\d+)?\}\{-?\d+(?:[.,]\d+)?\}")
-_JOIN_RE = re.compile(r"^\s*(?:,?\s*and|,?\s*or|,)\s*$", re.IGNORECASE)
-_PERCENT_AFTER_RE = re.compile(r"^\s*(?:\\?%|percent\b)", re.IGNORECASE)
-_SENTENCE_END_RE = re.compile(r"[.!?](?=\s|$)|\n")
 #: The opening of a sentence up to its first real word: numbers, symbols, short tokens ("p.m.", "cm").
 _LEADING_MATH_RE = re.compile(
     r"^[^A-Za-z\x00]*(?:(?!(?:is|as|so|of|an|at|by|in|it|on|to|we|be|if|no|or)\b)[A-Za-z]{1,2}\b[^A-Za-z\x00]*)*"
@@ -101,10 +94,6 @@ _NUMBER_WORDS_RE = re.compile(
 )
 _JOINER_RE = re.compile(r",?\s*(?:and|or)\s+", re.IGNORECASE)
 _VERB_RE = re.compile(r"\s(?:is|are|was|equals|be)\s", re.IGNORECASE)
-_NUMBER_RE = re.compile(
-    r"(?<![\w.^_{}\\/])-?(?:[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)"
-    r"(?:\s*/\s*\d+(?!\d|\.\d))?(?![\d^_{}\\/]|\.\d)"
-)
 
 
 def extract_answer(
@@ -271,7 +260,7 @@ def _restates(text: str, anchor: int, end: int, problem: str) -> bool:
 
 
 def _sentence_end(text: str, position: int) -> int:
-    match = _SENTENCE_END_RE.search(text, position)
+    match = SENTENCE_END_RE.search(text, position)
     return match.end() if match else len(text)
 
 
@@ -285,7 +274,7 @@ def _answer_span(text: str, position: int) -> Found | None:
     rest = HOPE_RE.split(stripped, 1)[0]
     spans = math_spans(rest)
     if spans and spans[0][0] == 0:  # "$\frac{3}{4}$. I hope ...": the span itself
-        return _shift(_joined_spans(rest, spans, 0), base)
+        return _shift(joined_spans(rest, spans, 0), base)
     sentence = _sentence(rest, spans)
     masked = mask_spans(sentence, spans)
     lead = _LEADING_MATH_RE.match(masked)
@@ -307,7 +296,7 @@ def _answer_span(text: str, position: int) -> Found | None:
     start = verbs[-1].end() if verbs else 0
     inner = [s for s in spans if s[0] >= start and s[1] <= len(sentence)]
     if inner:  # "the integer $34$": the math, not the words around it
-        return _shift(_joined_spans(sentence, inner, len(inner) - 1), base)
+        return _shift(joined_spans(sentence, inner, len(inner) - 1), base)
     tail = sentence[start:].strip().strip("*").strip()
     tail_start = base + sentence.find(tail, start) if tail else base
     if tail and not looks_like_math(tail) and len(tail) <= SHORT_RESPONSE_CHARS:
@@ -318,7 +307,7 @@ def _answer_span(text: str, position: int) -> Found | None:
             return Found(
                 word_number(opening.group(1)) or "", True, "", tail_start, tail_start + opening.end(1)
             )
-        number = _last_number(tail)
+        number = last_number(tail)
         if number is not None:
             return Found(number[0], True, "", tail_start + number[1], tail_start + number[2])
         spoken = sentence_result(f"is {tail}.")
@@ -327,89 +316,17 @@ def _answer_span(text: str, position: int) -> Found | None:
     return Found(tail, True, "", tail_start, tail_start + len(tail)) if tail else None
 
 
-def _bare(text: str) -> Found | None:
-    """Bare math: the last math environment, the result the final sentence states, or (in a short
-    response) the last number of the final sentence; the rightmost wins, as math-verify gives them
-    the same priority ("costs $2. She pays 9 * 2 = 18" is 18)."""
-    sentence = _sentence_tier(text)
-    # the sentence tier reads the final sentence more closely than its last number does
-    number = None if sentence is not None else _number(text)
-    candidates = [found for found in (_latex(text), sentence, number) if found is not None]
-    return max(candidates, key=lambda found: found.end) if candidates else None
-
-
-def _latex(text: str) -> Found | None:
-    spans = math_spans(text)
-    fractions = [
-        (m.start(), m.end(), m.start(), m.end())
-        for m in _PLAIN_FRACTION_RE.finditer(text)
-        if not _inside(m, spans)
-    ]
-    candidates = sorted(spans + fractions, key=lambda s: (s[1], -s[0]))
-    if not candidates:
-        line = text.strip()
-        unclosed_box = any(command in line for command in BOX_COMMANDS)
-        if len(line) <= BARE_LINE_CHARS and "\n" not in line and not unclosed_box and looks_like_math(line):
-            # the whole (one-line) response is an expression: "35.0\%"
-            start = text.find(line)
-            return Found(line, True, "latex", start, start + len(line))
-        return None
-    return _joined_spans(text, candidates, len(candidates) - 1)._replace(tier="latex")
-
-
-def _sentence_tier(text: str) -> Found | None:
-    found = sentence_result(text)
-    return None if found is None else Found(found[0], True, "sentence", found[1], found[2])
-
-
-def _number(text: str) -> Found | None:
-    if len(text) > SHORT_RESPONSE_CHARS:
-        return None
-    text = text.rstrip()
-    sentences = [m.end() for m in _SENTENCE_END_RE.finditer(text) if m.end() < len(text.rstrip(".!? \n"))]
-    start = sentences[-1] if sentences else 0
-    number = _last_number(text[start:])
-    return None if number is None else Found(number[0], True, "number", start + number[1], start + number[2])
-
-
-def _last_number(text: str) -> tuple[str, int, int] | None:
-    """The last plain number of ``text`` (with its percent sign), as written, and where it is."""
-    last = last_match(_NUMBER_RE, text)
-    if last is None:
-        return None
-    number = last.group(0).replace(" ", "")
-    if _PERCENT_AFTER_RE.match(text[last.end() :]):
-        number += "\\%"
-    return number, last.start(), last.end()
-
-
 _FINDERS = {
     "boxed": _boxed,
     "gsm8k": gsm8k_answer,
     "final_answer": _final_answer,
     "answer_is": _answer_is,
-    "bare": _bare,
+    "bare": bare_answer,
 }
 _TAKES_PROBLEM = ("final_answer", "answer_is")
 
 
 # ----------------------------------------------------------------------------- helpers
-def _joined_spans(text: str, spans: list[tuple[int, int, int, int]], last: int) -> Found:
-    """Span ``last`` with the spans before it joined by "and"/"or"/"," (math-verify reads them as a set)."""
-    group = [spans[last]]
-    for span in reversed(spans[:last]):
-        if len(group) >= 6 or not _JOIN_RE.match(text[span[1] : group[0][0]]):
-            break
-        group.insert(0, span)
-    contents = []
-    for _, end, inner_start, inner_end in group:
-        content = text[inner_start:inner_end]
-        if _PERCENT_AFTER_RE.match(text[end : end + 20]) and "%" not in content:
-            content += "\\%"
-        contents.append(content)
-    return Found(join_parts(contents), False, "", group[0][0], group[-1][1])
-
-
 def _shift(found: Found, offset: int) -> Found:
     return found._replace(start=found.start + offset, end=found.end + offset)
 
@@ -417,12 +334,8 @@ def _shift(found: Found, offset: int) -> Found:
 def _sentence(rest: str, spans: list[tuple[int, int, int, int]]) -> str:
     """``rest`` up to the end of its first sentence (a period inside math does not end it)."""
     masked = mask_spans(rest, spans)
-    end = _SENTENCE_END_RE.search(masked)
+    end = SENTENCE_END_RE.search(masked)
     return rest[: end.start()] if end else rest
-
-
-def _inside(match: re.Match[str], spans: list[tuple[int, int, int, int]]) -> bool:
-    return any(start <= match.start() and match.end() <= end for start, end, _, _ in spans)
 
 
 __all__ = [
