@@ -130,4 +130,5 @@ def test_engines_state_their_metrics_and_sampling():
     assert engines.ENGINES["vllm"].metrics == "vllm" and engines.ENGINES["transformers"].metrics is None
     assert {"top_k", "seed"} <= set(engines.ENGINES["vllm"].sampling)
     assert engines.ENGINES["vllm"].probes["top-k 1"][0] == {"temperature": 1.0, "top_k": 1}
+    assert engines.ENGINES["vllm"].probes["cold"][0] == {"temperature": 0.01}  # vLLM's floor on temperature
     assert engines.engine_of(None).name == "external"
