@@ -78,6 +78,16 @@ def test_reference_tells_greedy_text_from_a_token_greedy_decoding_would_not_take
     assert why is not None and why.startswith("at token 4 it took"), why
 
 
+def test_a_server_dropping_the_leading_newline_of_a_greedy_answer_is_still_greedy():
+    from r1lab.generation.probe import with_leading_space
+
+    # the demo's tiny model: offline greedy '\n9+7=1}', transformers serve answers '9+7=1}'
+    assert with_leading_space("\n9+7=1}", "9+7=1}") == "\n9+7=1}"
+    assert with_leading_space("\n9+7=1}", "\n9+7=1}") == "\n9+7=1}"
+    assert with_leading_space("9+7=1}", "9+7=1}") == "9+7=1}"
+    assert with_leading_space("\n9+7=1}", "8+7=1}") == "\n8+7=1}"  # a real difference stays one
+
+
 @pytest.mark.server
 def test_probe_names_what_plain_transformers_serve_ignores(tiny_model_dir):
     """transformers 5.25's own server (continuous batching) on the demo-like config: the probe must stop it."""

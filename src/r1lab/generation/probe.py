@@ -103,6 +103,7 @@ class Reference:
         """None when ``text`` is greedy decoding up to a near tie; else where and how it leaves it."""
         import torch
 
+        text = with_leading_space(self.text, text)
         if text == self.text:
             return None
         step = 0
@@ -124,6 +125,19 @@ class Reference:
             f"at token {step} it took {self.decode([taken_id])!r} where greedy decoding takes "
             f"{self.decode([self.ids[step]])!r} ({gap:.3f} logits higher)"
         )
+
+
+def with_leading_space(reference: str, text: str) -> str:
+    """``text`` with the white space ``reference`` starts with put back where the server dropped it.
+
+    transformers serve strips the white space a completion starts with (the demo's tiny model opens
+    its greedy answer with a newline: offline ``'\n9+7=1}'``, served ``'9+7=1}'``); that is the same
+    decoding, not a sampling setting ignored.
+    """
+    lead = reference[: len(reference) - len(reference.lstrip())]
+    if lead and not text.startswith(lead):
+        return lead + text
+    return text
 
 
 def _reference_for(model_dir: str | Path | None) -> Reference | None:
