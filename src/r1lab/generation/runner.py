@@ -60,7 +60,7 @@ def generate(
     passes its own ``inputs`` (which rows) and ``settings`` (its ``RunSettings``) for that record.
     Safe to call from inside a running event loop (e.g. Jupyter): the run then gets its own loop in
     a thread. ``meter``: a `RunMeter` the run counts into, for a caller's own live display (its
-    ``latencies`` grow by one per finished response, as each lands).
+    ``samples_done`` grows by one per accepted completion, as each lands).
     """
     try:
         asyncio.get_running_loop()
