@@ -88,6 +88,18 @@ def test_a_server_dropping_the_leading_newline_of_a_greedy_answer_is_still_greed
     assert with_leading_space("\n9+7=1}", "8+7=1}") == "\n8+7=1}"  # a real difference stays one
 
 
+def test_reasoning_a_server_split_out_is_put_back_before_comparing():
+    from r1lab.generation.probe import _squeezed, rejoin_reasoning
+
+    # the demo's student: offline greedy '<think>\n3+++3000, 30+60, 0+4, '; transformers serve answers
+    # content '' and reasoning_content '3+++3000, 30+60, 0+4,' (tags removed, white space stripped)
+    served = rejoin_reasoning("", "3+++3000, 30+60, 0+4,")
+    assert _squeezed(served) == _squeezed("<think>\n3+++3000, 30+60, 0+4, ")
+    assert rejoin_reasoning("7", "3+4") == "<think>3+4</think>7"
+    assert rejoin_reasoning("7", None) == "7"
+    assert _squeezed(rejoin_reasoning("", "3+++3001")) != _squeezed("<think>\n3+++3000")
+
+
 @pytest.mark.server
 def test_probe_names_what_plain_transformers_serve_ignores(tiny_model_dir):
     """transformers 5.25's own server (continuous batching) on the demo-like config: the probe must stop it."""

@@ -104,7 +104,7 @@ class Reference:
         import torch
 
         text = with_leading_space(self.text, text)
-        if text == self.text:
+        if text == self.text or _squeezed(text) == _squeezed(self.text):
             return None
         step = 0
         while step < len(self.ids) and text.startswith(self.decode(self.ids[: step + 1])):
@@ -140,6 +140,23 @@ def with_leading_space(reference: str, text: str) -> str:
     return text
 
 
+def rejoin_reasoning(content: str, reasoning: str | None) -> str:
+    """The answer as the model wrote it, where the server split its ``<think>`` reasoning out.
+
+    transformers serve (and vLLM with a reasoning parser) return the reasoning in
+    ``reasoning_content`` without its tags and with its white space stripped; the probe compares
+    the whole text with offline greedy decoding, white space aside (``Reference.explain``).
+    """
+    if not reasoning:
+        return content
+    return f"<think>{reasoning}</think>{content}" if content else f"<think>{reasoning}"
+
+
+def _squeezed(text: str) -> str:
+    """``text`` without white space and think tags: what a server's reasoning split cannot change."""
+    return "".join(text.replace("<think>", "").replace("</think>", "").split())
+
+
 def _reference_for(model_dir: str | Path | None) -> Reference | None:
     if model_dir is None:
         return None
@@ -170,7 +187,9 @@ def _ask(
         ) from None
     choice = data["choices"][0]
     usage = data.get("usage") or {}
-    return choice["message"].get("content") or "", int(usage.get("completion_tokens") or 0)
+    message = choice["message"]
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    return rejoin_reasoning(message.get("content") or "", reasoning), int(usage.get("completion_tokens") or 0)
 
 
 def check_sampling(
