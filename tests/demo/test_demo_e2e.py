@@ -113,6 +113,20 @@ def test_rerun_skips_finished_stages(demo_run):
     assert results["models"]["grpo"]["pass@1"] is not None
 
 
+def test_a_stage_rerun_samples_afresh_rather_than_resuming_its_old_rows(demo_run):
+    """--rerun-from evaluate: the old generations came from the same model paths, so the generation
+    client's resume guard would take them as this run's; the stage must discard them instead."""
+    config, out, _ = demo_run
+    upstream = {stage: (out / stage / "stage.json").read_text() for stage in ("data", "cold_start", "grpo")}
+    stale = out / "evaluate" / "grpo" / "test" / "generations.jsonl"
+    planted = stale.read_text().replace('"id"', '"stale": true, "id"', 1)
+    stale.write_text(planted)
+    results = run_demo(make_config({"quick": True, "output_dir": str(out), "rerun_from": "evaluate"}))
+    assert '"stale"' not in stale.read_text()  # sampled again, not resumed
+    assert {stage: (out / stage / "stage.json").read_text() for stage in upstream} == upstream
+    assert results["models"]["grpo"]["pass@1"] is not None
+
+
 # --------------------------------------------------------------------------- headless Chromium
 
 CHROMIUM_FLAGS = [

@@ -95,10 +95,20 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
                     index, title, marker["summary"].get("line", ""), marker["seconds"], cached=True
                 )
                 continue
-            changed_upstream = True  # everything after a rerun stage must rerun too
             stage_dir = paths.stage_dir(stage)
-            if stage_dir.exists() and stage not in ("select", "distill", "evaluate"):
-                shutil.rmtree(stage_dir)  # a stale or half-written model; generation stages resume instead
+            # A generation stage that was interrupted resumes its rows (the generation client's resume
+            # guard refuses rows of other settings). One that finished before, or whose inputs were just
+            # rebuilt, starts afresh: its rows came from a model that no longer exists under the same path,
+            # which that guard cannot see. A training stage always starts afresh (a half-written model).
+            resumable = (
+                stage in ("select", "distill", "evaluate")
+                and not changed_upstream
+                and index - 1 < redo_from
+                and read_marker(paths, stage) is None
+            )
+            if stage_dir.exists() and not resumable:
+                shutil.rmtree(stage_dir)
+            changed_upstream = True  # everything after a rerun stage must rerun too
             stage_dir.mkdir(parents=True, exist_ok=True)
             display.start(index, title)
             t0 = time.monotonic()
