@@ -73,6 +73,8 @@ def test_real_model_fingerprints_cover_the_model_prompt_and_selection():
         ({"top_p": 0}, "top_p"),
         ({"short_trace_fraction": 1.5}, "short_trace_fraction"),
         ({"sft_steps": "many"}, "sft_steps"),
+        ({"engine": "sglang"}, "engine: one of auto, vllm, transformers"),
+        ({"check_samples": 0}, "check_samples"),
     ],
 )
 def test_bad_options_fail_with_a_clear_message(options, message):

@@ -1,6 +1,7 @@
-"""The demo's stages that sample through a real ``transformers serve``: prompt selection, distillation, evaluation.
+"""The demo's stages that sample through a real local server: prompt selection, distillation, evaluation.
 
-Each serves a model on loopback with ``r1lab.generation.serve_model`` (or lets ``evaluate`` do it),
+Each serves a model on loopback through the engine seam (``r1lab.generation.engines.serve``:
+``transformers serve`` by default, vLLM with ``--engine``),
 samples with ``r1lab.generation.generate`` at the run's one sampling setting, and grades with
 ``r1lab.grading.grade_file``: the same path a user's ``r1lab generate`` / ``grade`` / ``evaluate``
 takes. Each returns the small summary that goes into the stage's marker and results.json.
@@ -29,19 +30,22 @@ def _problems(path: Path, count: int) -> list[dict[str, Any]]:
     ]
 
 
-def _server_options(config: DemoConfig) -> dict[str, Any]:
-    """How the demo's local ``transformers serve`` runs: batching and the KV-cache share."""
-    if not config.continuous_batching:
-        return {"continuous_batching": False}
-    return {"continuous_batching": True, "cache_memory_fraction": config.cache_memory_fraction}
+def _serve(config: DemoConfig, model: Path):
+    """Serve ``model`` with the demo's engine; ``transformers serve``'s batching and KV-cache share apply to it."""
+    from r1lab.generation.engines import serve
+
+    options: dict[str, Any] = {"continuous_batching": config.continuous_batching}
+    if config.continuous_batching:
+        options["cache_memory_fraction"] = config.cache_memory_fraction
+    return serve(model, config.engine, max_tokens=config.max_completion_length, **options)
 
 
 def _sample(config: DemoConfig, model: Path, rows: list[dict[str, Any]], output: Path, samples: int):
     """Serve ``model`` and sample ``samples`` answers per row into ``output`` (resumes rows already written)."""
-    from r1lab.generation import GenerateConfig, generate, serve_model
+    from r1lab.generation import GenerateConfig, generate
     from r1lab.generation.settings import RunSettings
 
-    with serve_model(model, **_server_options(config)) as server:
+    with _serve(config, model) as server:
         run = GenerateConfig(
             output=str(output),
             base_urls=[server.base_url],
@@ -191,7 +195,6 @@ def run_distill(config: DemoConfig, paths: Paths, report_progress: Progress) -> 
 def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) -> dict[str, Any]:
     """Score every model on the held-out test set through the same server path: pass@1, cons@n, lengths."""
     from r1lab.evaluation import EvalConfig, evaluate
-    from r1lab.generation import serve_model
 
     num_test = sum(1 for _ in read_jsonl(paths.test))
     models = config.models()
@@ -204,7 +207,8 @@ def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) ->
         output = paths.eval_dir(name) / "test" / "generations.jsonl"
         report_progress(samples_probe(output, meter, num_test, config.eval_samples, label))
         # The demo starts the server itself (evaluate's --serve-model would too) to set its KV-cache share.
-        with serve_model(paths.model(name), **_server_options(config)) as server:
+        with _serve(config, paths.model(name)) as server:
+            engine = server.engine_info()["kind"]
             results = evaluate(
                 server=server,
                 meter=meter,
@@ -226,7 +230,7 @@ def run_evaluate(config: DemoConfig, paths: Paths, report_progress: Progress) ->
         metrics = results[0]["metrics"]
         out[name] = {"pass@1": metrics.get("pass@1"), "results": str(paths.eval_results(name))}
     out["line"] = (
-        f"{len(models)} models × {num_test} problems × {config.eval_samples} samples through transformers serve"
+        f"{len(models)} models × {num_test} problems × {config.eval_samples} samples through {engine}"
     )
     if config.check_problems:
         report_progress(None)
@@ -258,7 +262,7 @@ def check_served_sampling(config: DemoConfig, paths: Paths):
     rows = sample_in_process(
         paths.grpo,
         problems,
-        num_samples=config.eval_samples,
+        num_samples=config.check_samples,
         temperature=config.temperature,
         top_p=config.top_p,
         max_tokens=config.max_completion_length,
