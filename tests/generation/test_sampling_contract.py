@@ -100,7 +100,21 @@ def test_reasoning_a_server_split_out_is_put_back_before_comparing():
     assert _squeezed(rejoin_reasoning("", "3+++3001")) != _squeezed("<think>\n3+++3000")
 
 
-@pytest.mark.server
+def test_greedy_text_transformers_serve_parsed_is_still_greedy(tiny_model_dir):
+    """A demo student's greedy answer '16++<think>\n</think>12...' came back from transformers serve as
+    '12...' (its response parser drops what precedes a <think> section) and the probe stopped the demo."""
+    from r1lab.generation.probe import Reference
+
+    ref = Reference(tiny_model_dir, max_tokens=4)
+    ref.ids = ref.tokenizer.encode("16++<think>\n</think>12\n</think>63+5", add_special_tokens=False)
+    ref.text = ref.decode(ref.ids)
+    ref.served_text = ref._as_transformers_serves(tiny_model_dir)
+    assert ref.served_text == "12\n</think>63+5"  # what the server's parser makes of it
+    assert ref.explain("12\n</think>63+5") is None
+    assert ref.explain(ref.text) is None
+    assert ref.explain("13\n</think>63+5") is not None  # a different answer still is one
+
+
 def test_probe_names_what_plain_transformers_serve_ignores(tiny_model_dir):
     """transformers 5.25's own server (continuous batching) on the demo-like config: the probe must stop it."""
     import transformers

@@ -95,6 +95,26 @@ class Reference:
             )
         self.ids = out[0, len(self.prompt_ids) :].tolist()
         self.text = self.decode(self.ids)
+        #: greedy decoding as transformers serve returns it: its response parser moves a ``<think>``
+        #: section to ``reasoning_content`` and drops what precedes it (a demo student's greedy
+        #: '16++<think>\n</think>12...' is served as '12...'), so the answer is compared with this too
+        self.served_text = self._as_transformers_serves(model_dir)
+
+    def _as_transformers_serves(self, model_dir: str | Path) -> str:
+        try:
+            from transformers import AutoConfig
+            from transformers.cli.serving.utils import parse_assistant_message
+        except ImportError:  # another transformers: the raw text is all there is to compare with
+            return self.text
+        try:
+            content, reasoning, _ = parse_assistant_message(
+                self.tokenizer, AutoConfig.from_pretrained(model_dir), self.ids, input_ids=self.prompt_ids,
+                cleaned_content=self.text,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - a parser that fails here fails the same way in the server
+            logger.debug("sampling probe: transformers' response parser failed offline (%s)", exc)
+            return self.text
+        return rejoin_reasoning(content or "", reasoning)
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
@@ -103,8 +123,10 @@ class Reference:
         """None when ``text`` is greedy decoding up to a near tie; else where and how it leaves it."""
         import torch
 
+        if _squeezed(text) in (_squeezed(self.text), _squeezed(self.served_text)):
+            return None
         text = with_leading_space(self.text, text)
-        if text == self.text or _squeezed(text) == _squeezed(self.text):
+        if text == self.text:
             return None
         step = 0
         while step < len(self.ids) and text.startswith(self.decode(self.ids[: step + 1])):
