@@ -15,6 +15,7 @@ import argparse
 import os
 import tempfile
 import time
+from pathlib import Path
 
 from record import table, write_results
 
@@ -30,17 +31,53 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="alias of --preset quick")
     parser.add_argument("--preset", default=None, choices=sorted(BUDGET_S))
     parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0],
+        help="one fresh run per seed, side by side: the docs' run-to-run spread (test_demo_full reads it)",
+    )  # fmt: skip
+    parser.add_argument(
         "--output-dir", default=None, help="default: a fresh temp dir (so no stage is skipped)"
     )
     args = parser.parse_args()
-    out = args.output_dir or tempfile.mkdtemp(prefix="r1lab-bench-demo-")
-    load_before = os.getloadavg()[0]
-    start = time.perf_counter()
+    root = Path(args.output_dir or tempfile.mkdtemp(prefix="r1lab-bench-demo-"))
     preset = args.preset or ("quick" if args.quick else "full")
-    results = run_demo(make_config({"preset": preset, "output_dir": out, "progress": False}))
-    total = time.perf_counter() - start
+    runs = []
+    for seed in args.seeds:
+        load_before = os.getloadavg()[0]
+        start = time.perf_counter()
+        config = make_config(
+            {"preset": preset, "seed": seed, "output_dir": str(root / f"seed-{seed}"), "progress": False}
+        )
+        results = run_demo(config)
+        total = time.perf_counter() - start
+        report(results, preset, seed, total, load_before)
+        runs.append(
+            {"seed": seed, "total_s": total, "load": [load_before, os.getloadavg()[0]], "results": results}
+        )
+    first = runs[0]
+    tables_out = tables(first["results"])
+    if len(runs) > 1 or preset == "full":
+        tables_out |= run_tables(runs)
+    write_results(
+        "demo", args,
+        {
+            "preset": preset,
+            "total_s": first["total_s"],
+            "stages": first["results"]["stages"],
+            "models": first["results"]["models"],
+            "runs": [
+                {"seed": run["seed"], "total_s": run["total_s"], "load": run["load"],
+                 "models": run["results"]["models"], "sampling_check": run["results"].get("sampling_check")}
+                for run in runs
+            ],
+        },
+        tables=tables_out, lines=lines(first["results"], preset, first["total_s"]), name=f"demo-{preset}",
+    )  # fmt: skip
+
+
+def report(results: dict, preset: str, seed: int, total: float, load_before: float) -> None:
+    """One run's stage times against the budget and its models' numbers, printed."""
     print(
-        f"\ndemo ({preset}) on {os.cpu_count()} CPUs; load average {load_before:.1f} before, "
+        f"\ndemo ({preset}, seed {seed}) on {os.cpu_count()} CPUs; load average {load_before:.1f} before, "
         f"{os.getloadavg()[0]:.1f} after"
     )
     print(f"{'stage':<16} {'seconds':>9} {'share':>7}")
@@ -55,10 +92,49 @@ def main() -> None:
             f"mean length {model.get('length_mean') or 0:.1f}  format {model.get('format') or 0:.3f}"
         )
     print(results["headline"])
-    write_results(
-        "demo", args, {"preset": preset, "total_s": total, "stages": results["stages"], "models": results["models"]},
-        tables=tables(results), lines=lines(results, preset, total), name=f"demo-{preset}",
-    )  # fmt: skip
+
+
+def run_tables(runs: list[dict]) -> dict:
+    """One row per seed: the models' pass@1 (docs/demo.md) and the stage times (docs/benchmarks.md)."""
+    accuracy, timings = [], []
+    for run in runs:
+        # stage times from the stage markers: a rerun that resumed a stopped run reports the real ones
+        results, label = run["results"], f"seed {run['seed']}"
+        total = results.get("pipeline_seconds") or run["total_s"]
+        models = results["models"]
+        working = [models[name].get("shows_working") for name in ("cold_start", "grpo")]
+        accuracy.append([
+            label, *(percent(models[name], "pass@1") for name in ("cold_start", "grpo", "student")),
+            " → ".join(f"{value:.0%}" for value in working) if None not in working else "",
+            minutes(total),
+        ])  # fmt: skip
+        seconds = {stage["name"]: stage["seconds"] for stage in results["stages"]}
+        timings.append([label, *(minutes(seconds.get(stage, 0.0)) for stage in TIMED_STAGES), minutes(total)])
+    return {
+        "accuracy": table(
+            [
+                "run",
+                "cold start pass@1",
+                "GRPO pass@1",
+                "student pass@1",
+                "shows working (cold → GRPO)",
+                "wall time",
+            ],
+            accuracy,
+            right=5,
+        ),  # fmt: skip
+        "timings": table(["run", *TIMED_STAGES.values(), "total"], timings, right=len(TIMED_STAGES) + 1),
+    }
+
+
+#: The stages docs/benchmarks.md times, with their column titles.
+TIMED_STAGES = {
+    "data": "data",
+    "cold_start": "cold-start SFT",
+    "grpo": "GRPO",
+    "distill": "distillation",
+    "evaluate": "evaluation (3 models)",
+}
 
 
 def minutes(seconds: float) -> str:
