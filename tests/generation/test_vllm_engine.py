@@ -44,7 +44,7 @@ def _complete(server, **body) -> dict:
 def test_the_seam_describes_the_vllm_server(vllm_server):
     assert engine_of(vllm_server).name == "vllm" and engine_of(vllm_server).metrics == "vllm"
     info = vllm_server.engine_info()
-    assert info["kind"] == "vllm" and info["mode"] == "dtype float32" and info["version"] != "unknown"
+    assert info["kind"] == "vllm" and info["mode"] == "dtype float32, eager" and info["version"] != "unknown"
     with urllib.request.urlopen(vllm_server.base_url + "/models", timeout=10) as resp:
         assert [m["id"] for m in json.loads(resp.read())["data"]] == [vllm_server.model]
 

@@ -29,7 +29,11 @@ def test_evaluate_serves_smollm2_with_vllm_for_the_run(tmp_path, smollm2_dir, ca
     result = json.loads((tmp_path / "gsm8k" / "results.json").read_text())
     assert result["endpoint"].startswith("vllm ") and result["num_missing"] == 0
     server = result["environment"]["server"]
-    assert server["kind"] == "vllm" and server["mode"] == "dtype float32" and server["version"] != "unknown"
+    assert (
+        server["kind"] == "vllm"
+        and server["mode"] == "dtype float32, eager"
+        and server["version"] != "unknown"
+    )
     assert result["response_length"]["source"] == "usage" and 1 <= result["response_length"]["max"] <= 48
     details = [json.loads(line) for line in (tmp_path / "gsm8k" / "details.jsonl").read_text().splitlines()]
     assert len(details) == 6

@@ -30,6 +30,12 @@ def register(subparsers) -> None:
         "bfloat16 is faster there but drifts; auto on a GPU)",
     )
     parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="vLLM on a CPU: torch.compile the model (~7%% more tokens/s, but 84-88 s to start instead of 26 s; "
+        "worth it for a server that runs longer than ~15 minutes)",
+    )
+    parser.add_argument(
         "--max-tokens",
         type=int,
         default=None,
@@ -91,6 +97,7 @@ def run(args) -> int:
         dtype=args.dtype,
         max_tokens=args.max_tokens,
         check_sampling=args.check_sampling,
+        compile=args.compile,
         **transformers_options,
     ) as server:
         sys.stdout.write(

