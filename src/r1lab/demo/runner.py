@@ -101,10 +101,7 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
             # rebuilt, starts afresh: its rows came from a model that no longer exists under the same path,
             # which that guard cannot see. A training stage always starts afresh (a half-written model).
             resumable = (
-                stage in ("select", "distill", "evaluate")
-                and not changed_upstream
-                and index - 1 < redo_from
-                and read_marker(paths, stage) is None
+                stage in ("select", "distill", "evaluate") and not redo and read_marker(paths, stage) is None
             )
             if stage_dir.exists() and not resumable:
                 shutil.rmtree(stage_dir)

@@ -124,10 +124,8 @@ class Reference:
         import torch
 
         if _squeezed(text) in (_squeezed(self.text), _squeezed(self.served_text)):
-            return None
-        text = with_leading_space(self.text, text)
-        if text == self.text:
-            return None
+            return None  # the same text, white space and a server's reasoning split aside
+        text = with_leading_space(self.text, text)  # so that the offline tokens' prefixes line up below
         step = 0
         while step < len(self.ids) and text.startswith(self.decode(self.ids[: step + 1])):
             step += 1
