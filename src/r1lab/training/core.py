@@ -372,9 +372,7 @@ def save_final_model(trainer, recipe: RecipeBase, out: Path) -> None:
         return
     trainer.processing_class.save_pretrained(str(out))
     _finish_model_files(out)
-    import yaml
-
-    (out / "r1lab_recipe.yaml").write_text(yaml.safe_dump(_plain(recipe_to_dict(recipe)), sort_keys=False))
+    (out / "r1lab_recipe.yaml").write_text(recipe_yaml(recipe))
     logger.info("saved the trained model to %s", out)
 
 
@@ -395,6 +393,13 @@ def _finish_model_files(out: Path) -> None:
     if gen.get("do_sample") is not True:
         gen["do_sample"] = True
         gen_path.write_text(json.dumps(gen, indent=2) + "\n")
+
+
+def recipe_yaml(recipe: RecipeBase) -> str:
+    """The recipe as YAML that ``load_recipe`` reads back (saved beside the model; handed to launchers)."""
+    import yaml
+
+    return yaml.safe_dump(_plain(recipe_to_dict(recipe)), sort_keys=False)
 
 
 def _plain(value: Any) -> Any:

@@ -12,6 +12,7 @@ Run with ``r1lab grpo --config recipe.yaml`` or
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
@@ -30,6 +31,15 @@ from r1lab.training.core import (
     run_trainer,
 )
 from r1lab.training.recipes import GRPORecipe
+from r1lab.training.vllm_cpu import (
+    colocated_cpu_choices,
+    cpu_engine_settings,
+    install_cpu_weight_sync,
+    train_in_vllm_python,
+    trainer_dtype,
+    vllm_importable,
+    wants_colocated_vllm_on_cpu,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +153,9 @@ def train_grpo(recipe: GRPORecipe) -> TrainResult:
     funcs, weights = reward_functions(recipe)  # an unknown reward fails before any data or model loads
     dataset = training_prompts(recipe)
     args = build_trl_config(recipe, {"reward_weights": weights})
+    colocated_on_cpu = wants_colocated_vllm_on_cpu(args)
+    if colocated_on_cpu:
+        args = build_trl_config(recipe, {"reward_weights": weights, **colocated_cpu_choices(args)})
     # TRL's sampler drops a chunk of fewer distinct prompts than one generation batch needs, so a
     # smaller dataset would "train" zero steps and save the untouched model without a word.
     needed = args.generation_batch_size // args.num_generations
@@ -153,6 +166,8 @@ def train_grpo(recipe: GRPORecipe) -> TrainResult:
             "add prompts or lower per_device_train_batch_size",
             path=str(recipe.dataset),
         )
+    if colocated_on_cpu and not vllm_importable():
+        return train_in_vllm_python(recipe)
     tokenizer = load_tokenizer(recipe, padding_side="left")
     peft_config, quantization_config = peft_and_quantization(recipe)
     checkpoint = resolve_checkpoint(recipe)
@@ -166,20 +181,23 @@ def train_grpo(recipe: GRPORecipe) -> TrainResult:
         from r1lab.training.dynamic import DynamicSamplingGRPOTrainer as trainer_cls
     else:
         from trl import GRPOTrainer as trainer_cls
-    trainer = trainer_cls(
-        model=recipe.model_name_or_path,
-        reward_funcs=funcs,
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        quantization_config=quantization_config,
-        callbacks=[
-            metrics_callback(
-                recipe.output_dir, recipe.accuracy_name(), resume_step=checkpoint_step(checkpoint)
-            )
-        ],
-    )
+    with cpu_engine_settings(trainer_dtype(args)) if colocated_on_cpu else contextlib.nullcontext():
+        trainer = trainer_cls(
+            model=recipe.model_name_or_path,
+            reward_funcs=funcs,
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            quantization_config=quantization_config,
+            callbacks=[
+                metrics_callback(
+                    recipe.output_dir, recipe.accuracy_name(), resume_step=checkpoint_step(checkpoint)
+                )
+            ],
+        )
+    if colocated_on_cpu:
+        install_cpu_weight_sync(trainer.vllm_generation)
     return run_trainer(trainer, recipe, checkpoint)
 
 
