@@ -32,7 +32,13 @@ FAST = {"save_strategy": "no", "report_to": "none", "logging_steps": 1, "seed": 
 def _recipe(**extra) -> GRPORecipe:
     return load_recipe(
         GRPORecipe,
-        overrides={"model_name_or_path": "m", "output_dir": "o", "dataset": "task:arithmetic", **FAST, **extra},
+        overrides={
+            "model_name_or_path": "m",
+            "output_dir": "o",
+            "dataset": "task:arithmetic",
+            **FAST,
+            **extra,
+        },
     )
 
 
