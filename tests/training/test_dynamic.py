@@ -10,7 +10,13 @@ import torch
 
 from r1lab.errors import ConfigError, DataError
 from r1lab.training import GRPORecipe, load_recipe, train_grpo
-from r1lab.training.dynamic import METRIC_AFTER, METRIC_KEPT, METRIC_SKIPPED, informative_groups
+from r1lab.training.dynamic import (
+    METRIC_AFTER,
+    METRIC_KEPT,
+    METRIC_PASSES_SKIPPED,
+    METRIC_SKIPPED,
+    informative_groups,
+)
 
 FAST = {"save_strategy": "no", "report_to": "none", "logging_steps": 1, "seed": 0}
 
@@ -90,6 +96,61 @@ def test_zero_variance_groups_leave_the_loss_in_a_real_trl_run(tiny_model_dir, t
         assert history[METRIC_SKIPPED] == pytest.approx(share)
         assert history["frac_reward_zero_std"] == pytest.approx(share)  # TRL's own count agrees
         assert history[METRIC_KEPT] == pytest.approx(2 * (1 - share))
+
+
+def test_skipping_the_passes_of_an_all_skipped_batch_trains_exactly_as_running_them(tiny_model_dir, tmp_path):
+    """Step 1 has reward variance, step 2 none: skipping step 2's passes must leave the same weights as
+    running them (zero gradients, so Adam still moves the weights by its momentum: missing gradients
+    would not)."""
+    import datasets
+    from trl import GRPOConfig, GRPOTrainer
+
+    from r1lab.training.dynamic import DynamicSamplingGRPOTrainer
+
+    class FullPasses(DynamicSamplingGRPOTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            return GRPOTrainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+
+    def train(trainer_cls, steps, out):
+        calls = []
+
+        def varied_then_constant(completions, **kwargs):
+            calls.append(1)
+            return [float(zlib.crc32(str(c).encode()) % 5) if len(calls) == 1 else 1.0 for c in completions]
+
+        args = GRPOConfig(
+            output_dir=str(tmp_path / out),
+            max_steps=steps,
+            per_device_train_batch_size=8,
+            num_generations=4,
+            max_completion_length=12,
+            learning_rate=1e-3,
+            beta=0.0,
+            bf16=False,
+            dataloader_pin_memory=False,
+            gradient_checkpointing=False,
+            **FAST,
+        )
+        rows = [{"prompt": f"What is {i}+{i}?"} for i in range(16)]
+        trainer = trainer_cls(
+            model=str(tiny_model_dir),
+            reward_funcs=[varied_then_constant],
+            args=args,
+            train_dataset=datasets.Dataset.from_list(rows),
+        )
+        trainer.train()
+        weights = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+        return weights, trainer.state.log_history
+
+    skipped, history = train(DynamicSamplingGRPOTrainer, 2, "skipped")
+    full, _ = train(FullPasses, 2, "full")
+    after_one, _ = train(DynamicSamplingGRPOTrainer, 1, "one")
+    steps = [h for h in history if METRIC_SKIPPED in h]
+    assert steps[0][METRIC_SKIPPED] < 1.0  # step 1 trains
+    assert steps[1][METRIC_SKIPPED] == 1.0 and steps[1].get(METRIC_PASSES_SKIPPED) == 1.0
+    for name, weight in full.items():
+        torch.testing.assert_close(skipped[name], weight, rtol=0, atol=1e-6, msg=name)
+    assert any(not torch.equal(skipped[n], w) for n, w in after_one.items())  # step 2 did move them
 
 
 def test_recipe_dynamic_sampling_logs_the_skipped_share(task_overrides, tmp_path):

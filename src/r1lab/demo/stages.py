@@ -272,6 +272,16 @@ def run_cold_start(config: DemoConfig, paths: Paths, report_progress: Progress) 
 # --------------------------------------------------------------------------- 3. GRPO
 
 
+def grpo_generation(config: DemoConfig) -> dict[str, Any]:
+    """GRPO's completions come from the demo's engine: TRL's colocated vLLM when that is vLLM
+    (r1lab.training.vllm_cpu makes it work on a CPU), else TRL's own transformers generation."""
+    from r1lab.generation.engines import choose_engine
+
+    if choose_engine(config.engine).engine != "vllm":
+        return {}
+    return {"use_vllm": True, "vllm_mode": "colocate"}
+
+
 def run_grpo(config: DemoConfig, paths: Paths, report_progress: Progress) -> dict[str, Any]:
     """GRPO from the cold-start checkpoint (or straight from a given model: R1-Zero) with accuracy and format rewards."""
     from r1lab.data.io import read_jsonl as _read
@@ -299,6 +309,7 @@ def run_grpo(config: DemoConfig, paths: Paths, report_progress: Progress) -> dic
         "beta": 0.0,
         "logging_steps": 1,
         **_common_trl(config),
+        **grpo_generation(config),
         **config.grpo_overrides,
     }
     recipe = load_recipe(GRPORecipe, overrides=overrides)
@@ -312,6 +323,7 @@ def run_grpo(config: DemoConfig, paths: Paths, report_progress: Progress) -> dic
         "steps": config.grpo_steps,
         "train_runtime": result.metrics.get("train_runtime"),
         "seconds_per_step": (result.metrics.get("train_runtime") or 0) / config.grpo_steps or None,
+        "generation": "vLLM (colocated)" if recipe.trl.get("use_vllm") else "transformers",
         "train_accuracy_start": first,
         "train_accuracy_end": last,
         "line": f"{config.grpo_steps} steps · training accuracy {_pct(first)} → {_pct(last)}",
