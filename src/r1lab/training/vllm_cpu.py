@@ -32,6 +32,10 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+#: GiB of KV cache for TRL's in-process vLLM on a CPU: GRPO's few short completions need far less, and
+#: the trainer shares the memory. Set in the launcher's environment and, failing that, in-process.
+COLOCATED_KVCACHE_GIB = 1
+
 
 def wants_colocated_vllm(trl_args: Any) -> bool:
     """True for a TRL config that runs vLLM inside the trainer's process."""
@@ -73,15 +77,15 @@ def vllm_importable() -> bool:
 def set_vllm_cpu_environment() -> None:
     """vLLM-CPU's threads, KV cache and compile settings for the in-process engine (values already set win).
 
-    The same settings ``r1lab serve`` gives a vLLM server, with a 1 GiB KV cache (GRPO's few short
-    completions need far less; the trainer shares the memory); the allocator preloads only take
-    effect at process start, so they are left to whoever starts the process (``train_in_vllm_python``).
+    The same settings ``r1lab serve`` gives a vLLM server, with ``COLOCATED_KVCACHE_GIB`` of KV cache;
+    the allocator preloads only take effect at process start, so they are left to whoever starts the
+    process (``train_in_vllm_python``).
     """
     import sys
 
     from r1lab.generation.engines import vllm_cpu_env
 
-    for key, value in vllm_cpu_env(sys.executable, kvcache_gib=1).items():
+    for key, value in vllm_cpu_env(sys.executable, kvcache_gib=COLOCATED_KVCACHE_GIB).items():
         if key != "LD_PRELOAD":
             os.environ.setdefault(key, value)
 
@@ -174,7 +178,10 @@ def train_in_vllm_python(recipe: Any):
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=out, prefix=".grpo-recipe-", delete=False) as f:
         f.write(recipe_yaml(recipe))
-    env = {**os.environ, **({} if torch.cuda.is_available() else vllm_cpu_env(python, kvcache_gib=1))}
+    env = {
+        **os.environ,
+        **({} if torch.cuda.is_available() else vllm_cpu_env(python, kvcache_gib=COLOCATED_KVCACHE_GIB)),
+    }
     logger.info("GRPO with colocated vLLM runs in %s (the vLLM environment)", python)
     try:
         done = subprocess.run([python, "-m", "r1lab.training.grpo", "--config", f.name], env=env)
