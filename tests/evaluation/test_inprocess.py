@@ -54,3 +54,19 @@ def test_in_process_sampling_follows_the_request_settings(tiny_model_dir):
     assert {r for row in hot for r in row["finish_reasons"]} <= {"stop", "length"}
     graded = grade_samples(hot, {p["id"]: p["answer"] for p in problems})
     assert set(graded) == {"0", "1", "2"} and all(len(flags) == 3 for flags in graded.values())
+
+
+def test_a_server_that_samples_right_is_not_flagged_on_a_real_run():
+    """A real demo run whose server sampled like ``model.generate`` (checked separately, 32 draws
+    of 6 problems each way): +8.2 points on 50 problems read as 3.0 s.e. of the observed
+    differences, over the limit; under equal sampling the s.e. is 3.1 points, and 2.6 s.e. agree."""
+    import json
+    from pathlib import Path
+
+    run = json.loads((Path(__file__).parent / "data" / "sampling_check_demo_seed0.json").read_text())
+    check = compare_served(run["served"], run["in_process"])
+    assert check.problems == 50 and check.difference == pytest.approx(0.0825)
+    assert check.agree and 2.5 < check.difference / check.stderr < 2.7, check.describe()
+    # the same served samples against an in-process side a quarter lower on every problem: flagged
+    worse = {i: [False] * 4 + values[4:] for i, values in run["in_process"].items()}
+    assert not compare_served(run["served"], worse).agree
