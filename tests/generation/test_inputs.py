@@ -8,8 +8,10 @@ import pytest
 
 from r1lab.data.io import stable_id
 from r1lab.errors import ConfigError, DataError
+from r1lab.generation import generate
 from r1lab.generation.config import GenerateConfig
 from r1lab.generation.inputs import build_request, open_source, plan_input
+from r1lab.testkit import FakeServer
 
 
 def config(**kw):
@@ -132,3 +134,28 @@ def test_a_system_prompt_with_a_worked_example_sends_it_on_every_api():
     assert text.index(R1_SYSTEM_PROMPT) < text.index(example_response) < text.index("7+8?")
     # "r1" alone brings no example
     assert [m["role"] for m in build_messages("7+8?", "math", "r1")] == ["system", "user"]
+
+
+def test_rows_carry_their_own_max_tokens(tmp_path):
+    rows = [{"problem": f"p{i}", "budget": 10 * (i + 1)} for i in range(3)] + [{"problem": "p3"}]
+    with FakeServer() as server:
+        config = GenerateConfig(
+            output=str(tmp_path / "out.jsonl"), base_urls=[server.base_url], model="m", max_tokens=7, prompt_template="plain",
+            max_tokens_column="budget", extra_body={"ignore_eos": True}, progress=False,
+        )  # fmt: skip
+        generate(config, rows=rows)
+    sent = {request["messages"][-1]["content"][-2:]: request for request in server.requests}
+    budgets = {problem: sent[problem]["max_tokens"] for problem in ("p0", "p1", "p2", "p3")}
+    assert budgets == {"p0": 10, "p1": 20, "p2": 30, "p3": 7}  # no value: the run's --max-tokens
+    assert all(request["ignore_eos"] is True for request in server.requests)
+
+
+def test_a_bad_budget_names_file_row_and_field(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"problem": "q", "budget": b}) + "\n" for b in (8, 2.5)))
+    config = GenerateConfig(output=str(tmp_path / "o.jsonl"), input=str(path), max_tokens_column="budget")
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    with pytest.raises(DataError, match=r"in.jsonl, row 2, field 'budget': must be a whole number"):
+        plan_input(config, rows, str(path), set())
+    with pytest.raises(DataError, match="--max-tokens-column 'nope': no such column"):
+        plan_input(GenerateConfig(output="o", max_tokens_column="nope"), rows, str(path), set())

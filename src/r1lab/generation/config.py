@@ -71,6 +71,13 @@ class RequestOptions:
     temperature: float = field(default=0.6, metadata={"help": "sampling temperature (DeepSeek: 0.6)"})
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling top-p (DeepSeek: 0.95)"})
     max_tokens: int = field(default=8192, metadata={"help": "maximum completion tokens per generation"})
+    max_tokens_column: str | None = field(
+        default=None,
+        metadata={
+            "help": "column giving a row its own max_tokens (per-problem length budgets; with "
+            "extra_body ignore_eos, an exact length); rows without a value use --max-tokens"
+        },
+    )
     max_concurrent: int | Literal["auto"] | None = field(
         default=None,
         metadata={

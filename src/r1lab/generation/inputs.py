@@ -156,6 +156,15 @@ def plan_input(config: GenerateConfig, rows: Any, source: str, done: set[str]) -
             ids.append(str(value))
         else:
             ids.append(stable_id(prompt_key(prompt)))
+    if config.max_tokens_column:  # checked before any request: a bad budget fails no run midway
+        if config.max_tokens_column not in columns:
+            raise DataError(f"--max-tokens-column {config.max_tokens_column!r}: no such column", path=source)
+        for index, value in enumerate(_column_values(rows, config.max_tokens_column)):
+            if value is not None and not _is_token_count(value):
+                raise DataError(
+                    f"must be a whole number of tokens >= 1, not {value!r}",
+                    path=source, row=index + 1, field=config.max_tokens_column,
+                )  # fmt: skip
     plan = InputPlan(rows, source, ids, [], templated_columns=wanted)
     seen: set[str] = set()
     for index, row_id in enumerate(ids):
@@ -206,4 +215,12 @@ def build_request(config: GenerateConfig, row: Mapping[str, Any]) -> dict[str, A
         preamble = preamble_messages(config.system_prompt, config.prompt_template)
         body["prompt"] = "\n\n".join([*(turn["content"] for turn in preamble), text])
     body.update(config.extra_body)
+    if config.max_tokens_column and row.get(config.max_tokens_column) is not None:
+        body["max_tokens"] = int(row[config.max_tokens_column])  # checked by ``plan_input``
     return body
+
+
+def _is_token_count(value: Any) -> bool:
+    return (
+        not isinstance(value, bool) and isinstance(value, int | float) and value >= 1 and value == int(value)
+    )
