@@ -248,7 +248,9 @@ def faults(n: int, out_dir: str) -> dict:
 
 
 KV_SERVERS = ((2000, 300), (4000, 600), (8000, 1200))  # (KV-cache tokens, requests)
-REGIMES = {"cheap recompute (GPU-like)": 1e-6, "expensive prefill": 5e-5}  # s per prefill token
+#: s per prefill token, against a decode step of 1 ms + 0.01 ms per running request; the third is
+#: issue 26's "prefill ~1/10 of a decode step per token"
+REGIMES = {"cheap recompute (GPU-like)": 1e-6, "expensive prefill": 5e-5, "expensive recompute": 1e-4}
 KV_SEED = 2  # the workload's seed (bench/kv_gate_reference.py also runs others)
 TYPICAL_REQUEST_TOKENS = 130  # prompt + a typical completion: what one request holds in the cache
 
@@ -261,9 +263,23 @@ def kv_workload(kv_tokens: int, n: int, prefill: float, seed: int = KV_SEED):
     )  # fmt: skip
 
 
-def kv_sweep(kv_tokens: int) -> list[int]:
+#: R1-like traces: (KV-cache tokens, requests) of the long-generation workload, and what a typical
+#: request holds (prompt 100 + completions log-normal, mean 1,500 tokens, sigma 0.8, cap 8,000)
+R1_SERVERS = ((32000, 200), (64000, 300))
+R1_TYPICAL_TOKENS = 1600
+
+
+def r1_workload(kv_tokens: int, n: int, prefill: float, seed: int = KV_SEED) -> EngineConfig:
+    """Long generations: a request admitted with its 100-token prompt grows for ~1,500 steps."""
+    return EngineConfig(
+        kv_tokens=kv_tokens, block_size=16, prompt_tokens=100, step_base=1e-3, step_per_seq=1e-5,
+        prefill_per_token=prefill, lengths=lognormal_lengths(n, mean=1500, sigma=0.8, cap=8000, seed=seed),
+    )  # fmt: skip
+
+
+def kv_sweep(kv_tokens: int, typical: int = TYPICAL_REQUEST_TOKENS) -> list[int]:
     """The fixed windows compared with ``auto``: from half the cache's capacity in requests to 4x, and 256."""
-    capacity = kv_tokens // TYPICAL_REQUEST_TOKENS
+    capacity = kv_tokens // typical
     return sorted({max(2, int(capacity * f)) for f in (0.5, 0.75, 1, 1.25, 1.5, 2, 4)} | {256})
 
 

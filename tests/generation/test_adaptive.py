@@ -19,6 +19,8 @@ from r1lab.generation.concurrency import (
     CHEAP_RECOMPUTE,
     CHEAP_RECOMPUTE_STEPS,
     EXPENSIVE_RECOMPUTE,
+    EXPENSIVE_RECOMPUTE_STEPS,
+    MODERATE_RECOMPUTE,
     AdaptiveConcurrency,
     ServerLoad,
     parse_metrics,
@@ -106,15 +108,17 @@ def test_gate_opens_into_free_cache_and_closes_when_full():
 
 
 def test_the_price_of_a_recompute_picks_the_law():
-    cheap = AdaptiveConcurrency(["http://x"], initial=8)
-    expensive = AdaptiveConcurrency(["http://x"], initial=8)
+    cheap, moderate, expensive = (AdaptiveConcurrency(["http://x"], initial=8) for _ in range(3))
     for reading in range(1, 6):
-        # prefill phases a step long (the prompt is nearly free) vs two steps long
+        # prefill phases a step long (the prompt is nearly free), two steps long, six steps long
         cheap.step_metrics(priced(0.00201, 4 * reading), now=reading / 100)
-        expensive.step_metrics(priced(0.004, 4 * reading), now=reading / 100)
-    assert cheap.recompute_steps < CHEAP_RECOMPUTE_STEPS < expensive.recompute_steps
-    assert cheap.law is CHEAP_RECOMPUTE and cheap.target_usage > expensive.target_usage
-    assert expensive.law is EXPENSIVE_RECOMPUTE
+        moderate.step_metrics(priced(0.004, 4 * reading), now=reading / 100)
+        expensive.step_metrics(priced(0.012, 4 * reading), now=reading / 100)
+    assert cheap.recompute_steps < CHEAP_RECOMPUTE_STEPS < moderate.recompute_steps
+    assert moderate.recompute_steps < EXPENSIVE_RECOMPUTE_STEPS < expensive.recompute_steps
+    assert cheap.law is CHEAP_RECOMPUTE and cheap.law.z is None  # today's usage alone: no forecast
+    assert moderate.law is MODERATE_RECOMPUTE and expensive.law is EXPENSIVE_RECOMPUTE
+    assert cheap.target_usage > expensive.target_usage and moderate.law.z < expensive.law.z
     early = AdaptiveConcurrency(["http://x"], initial=8)
     early.step_metrics(priced(0.00201, 4), now=0.01)
     assert early.law is EXPENSIVE_RECOMPUTE  # 4 prefills are too few to trust

@@ -150,7 +150,9 @@ class Engine:
         self._warned_short_n = False
         self.controller: AdaptiveConcurrency | None = None
         if config.max_concurrent == "auto":
-            self.controller = AdaptiveConcurrency([e.root_url for e in self.router.endpoints])
+            self.controller = AdaptiveConcurrency(
+                [e.root_url for e in self.router.endpoints], max_tokens=config.max_tokens
+            )
             self.limit = self.controller.limit
         else:
             self.limit = int(config.max_concurrent)
@@ -255,6 +257,7 @@ class Engine:
         meter.requests += 1
         state.attempts += 1
         started = time.monotonic()
+        handle = self.controller.started(job.n, started) if self.controller is not None else None
         outcome = "neutral"
         retry_after, down = None, False
         try:
@@ -279,9 +282,11 @@ class Engine:
                 outcome, error = "retry", f"{endpoint.base_url}: {exc}"
             else:
                 if self.controller is not None:
-                    self.controller.observe(completion_tokens, meter.latencies[-1], prompt_tokens)
+                    self.controller.observe(completion_tokens, meter.latencies[-1], prompt_tokens, handle)
                 self._accept(job, choices, prompt_tokens, completion_tokens)
                 return
+        if self.controller is not None:
+            self.controller.forget(handle)
         meter.request_failures += 1
         if state.finished:
             return

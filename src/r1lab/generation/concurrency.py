@@ -33,13 +33,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import re
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import aiohttp
+import numpy as np
+
+from r1lab.generation.kv_forecast import LengthSurvival, admissible
 
 logger = logging.getLogger(__name__)
 
@@ -64,24 +69,43 @@ STEP_HISTOGRAMS = ("vllm:inter_token_latency_seconds", "vllm:time_per_output_tok
 class CacheLaw:
     """How the admission gate runs the cache, for one price of a preemption."""
 
-    target_usage: float  # the gate closes at this KV-cache usage
-    per_step: float  # the window grows by at most this many requests per decode step
+    target_usage: float  # the gate closes at this KV-cache usage; the forecast peak stays under it
+    per_step: float  # without a forecast, the window grows by at most this many requests a step
+    z: float | None  # standard deviations of margin in the forecast peak; None: no forecast
 
 
 #: A recompute costs under one decode step (``CHEAP_RECOMPUTE_STEPS``): overshooting costs little
-#: throughput, so fill the cache and ramp up fast.
-CHEAP_RECOMPUTE = CacheLaw(target_usage=0.92, per_step=1.0)
-#: A recompute stalls the whole batch for steps, or its price is unknown: stop further from full
-#: and ramp up at about one request per two decode steps, so that the requests' ages spread.
-EXPENSIVE_RECOMPUTE = CacheLaw(target_usage=0.85, per_step=0.5)
+#: throughput, so fill the cache on today's usage alone and ramp up fast.
+CHEAP_RECOMPUTE = CacheLaw(target_usage=0.92, per_step=1.0, z=None)
+#: A recompute costs a few decode steps (under ``EXPENSIVE_RECOMPUTE_STEPS``): admit by the
+#: forecast peak (``kv_forecast``) with one standard deviation of margin.
+MODERATE_RECOMPUTE = CacheLaw(target_usage=0.92, per_step=0.5, z=1.0)
+#: A recompute stalls the whole batch for many steps, or its price is unknown: one and a half
+#: standard deviations of margin; before the forecast can be made, ramp up at about one request
+#: per two decode steps so that the requests' ages spread.
+EXPENSIVE_RECOMPUTE = CacheLaw(target_usage=0.9, per_step=0.5, z=1.5)
 CHEAP_RECOMPUTE_STEPS = 1.0
+EXPENSIVE_RECOMPUTE_STEPS = 5.0
 #: Completed requests priced before the cheap law may be chosen (the first prefills come in a burst).
 PRICED_REQUESTS = 16
+
+#: Finished lengths the forecast's survival curve is estimated from (the most recent).
+FORECAST_MEMORY = 4096
+#: Readings (sequences in flight, their summed ages, usage) the cache's size is fitted from where
+#: the server does not export it, and the fewest that fit may use.
+CAPACITY_FIT_READINGS = 8
+
+#: Readings whose (time, step clock) are kept to date a request's start in decode steps: at a
+#: reading every 32nd of a request's latency, the last 256 requests' worth.
+CLOCK_HISTORY = 8192
 
 #: The largest window ``auto`` opens (and the connection pool it needs).
 MAX_AUTO_CONCURRENCY = 1024
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
+#: vLLM's cache settings as labels of a gauge held at 1: ``num_gpu_blocks`` x ``block_size`` tokens.
+CACHE_INFO = "vllm:cache_config_info"
 
 
 @dataclass
@@ -96,6 +120,8 @@ class ServerLoad:
     # (sum, count) of the prefill-time and inter-token-latency histograms; None where not exported
     prefill_seconds: tuple[float, float] | None = None
     step_seconds: tuple[float, float] | None = None
+    capacity_tokens: float | None = None  # the KV cache's size (vLLM's ``cache_config_info``)
+    generated_tokens: float | None = None  # a counter of tokens generated; None where not exported
 
 
 def parse_metrics(text: str) -> ServerLoad | None:
@@ -105,6 +131,7 @@ def parse_metrics(text: str) -> ServerLoad | None:
     per model) are summed, except the cache usage, which is averaged.
     """
     values: dict[str, list[float]] = {}
+    capacity: list[float] = []
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
@@ -112,6 +139,10 @@ def parse_metrics(text: str) -> ServerLoad | None:
         if match:
             with contextlib.suppress(ValueError):
                 values.setdefault(match.group(1), []).append(float(match.group(3)))
+            if match.group(1) == CACHE_INFO and match.group(2):
+                labels = dict(_LABEL.findall(match.group(2)))
+                with contextlib.suppress(KeyError, ValueError):
+                    capacity.append(float(labels["num_gpu_blocks"]) * float(labels["block_size"]))
 
     def histogram(*names: str) -> tuple[float, float] | None:
         for name in names:
@@ -122,6 +153,7 @@ def parse_metrics(text: str) -> ServerLoad | None:
     for flavour, (running, waiting, usage_names, preempted) in METRIC_NAMES.items():
         if running not in values:
             continue
+        generated = f"{flavour}:generation_tokens_total"
         usage = next((values[n] for n in usage_names if n in values), [0.0])
         return ServerLoad(
             flavour=flavour,
@@ -131,12 +163,18 @@ def parse_metrics(text: str) -> ServerLoad | None:
             preemptions=sum(values[preempted]) if preempted and preempted in values else None,
             prefill_seconds=histogram(PREFILL_HISTOGRAM),
             step_seconds=histogram(*STEP_HISTOGRAMS),
+            capacity_tokens=sum(capacity) if capacity else None,
+            generated_tokens=sum(values[generated]) if generated in values else None,
         )
     return None
 
 
 def _median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
+
+
+def _sum_known(values: list[float | None]) -> float | None:
+    return None if None in values else sum(values)  # type: ignore[arg-type]
 
 
 def _sum_pairs(pairs: list[tuple[float, float] | None]) -> tuple[float, float] | None:
@@ -149,9 +187,30 @@ class AdaptiveConcurrency:
     """Owns the window's limit in ``auto`` mode; ``run`` polls the servers and moves it."""
 
     def __init__(
-        self, root_urls: list[str], initial: int = 8, minimum: int = 1, maximum: int = MAX_AUTO_CONCURRENCY
+        self,
+        root_urls: list[str],
+        initial: int = 8,
+        minimum: int = 1,
+        maximum: int = MAX_AUTO_CONCURRENCY,
+        max_tokens: int = 8192,
     ) -> None:
         self.root_urls = root_urls
+        self.max_tokens = max_tokens
+        self._inflight: dict[int, tuple[float, int]] = {}  # handle -> (sent at, sequences)
+        # decode steps the server has run, integrated reading by reading: a request's age in steps
+        # (= tokens it has generated) is the clock now less the clock when it was sent. Elapsed
+        # time over the latest step time would not do: after a burst of preemptions a step is
+        # several times slower, and every request would look young.
+        self._step_clock = 0.0
+        self._last_load: ServerLoad | None = None
+        self._clock_history: deque[tuple[float, float]] = deque(maxlen=CLOCK_HISTORY)  # (time, clock)
+        self._handles = itertools.count()
+        self._lengths: deque[float] = deque(maxlen=FORECAST_MEMORY)  # finished lengths, per sequence
+        self._fits: deque[tuple[float, float, float]] = deque(maxlen=64)  # (sequences, ages, usage)
+        self._step_s: float | None = None
+        self.capacity_tokens: float | None = None
+        self.forecasting = False  # the forecast, not the usage gate's ramp, sets the window
+        self._sizing = False  # the forecast waits for the cache's size (fitted from readings)
         self.minimum, self.maximum = minimum, maximum
         self._limit = float(initial)
         self.mode = "starting"
@@ -178,20 +237,37 @@ class AdaptiveConcurrency:
 
     @property
     def law(self) -> CacheLaw:
-        """The cheap-recompute law once a recompute is measured to cost under one decode step."""
-        priced = self.recompute_steps is not None and self._priced >= PRICED_REQUESTS
-        cheap = priced and self.recompute_steps < CHEAP_RECOMPUTE_STEPS
-        return CHEAP_RECOMPUTE if cheap else EXPENSIVE_RECOMPUTE
+        """The law for the measured price of a recompute (the expensive one until it is measured)."""
+        if self.recompute_steps is None or self._priced < PRICED_REQUESTS:
+            return EXPENSIVE_RECOMPUTE
+        if self.recompute_steps < CHEAP_RECOMPUTE_STEPS:
+            return CHEAP_RECOMPUTE
+        return MODERATE_RECOMPUTE if self.recompute_steps < EXPENSIVE_RECOMPUTE_STEPS else EXPENSIVE_RECOMPUTE
 
     @property
     def target_usage(self) -> float:
         return self.law.target_usage
 
-    def observe(self, completion_tokens: int, latency: float, prompt_tokens: int = 0) -> None:
+    def started(self, sequences: int = 1, now: float | None = None) -> int:
+        """Called as a request is sent; returns the handle ``observe`` / ``forget`` take."""
+        handle = next(self._handles)
+        self._inflight[handle] = (time.monotonic() if now is None else now, sequences)
+        return handle
+
+    def forget(self, handle: int | None) -> None:
+        """A request that ended without a completion (it failed, or will be retried)."""
+        self._inflight.pop(handle, None)
+
+    def observe(
+        self, completion_tokens: int, latency: float, prompt_tokens: int = 0, handle: int | None = None
+    ) -> None:
         """Called by the engine for every completed request.
 
-        While the gate is closed a finished request is not replaced: the window shrinks by one.
+        While the gate is closed, or the forecast decides admissions, a finished request is not
+        replaced until the next reading: the window shrinks by one.
         """
+        _, sequences = self._inflight.pop(handle, (0.0, 1))
+        self._lengths.append(completion_tokens / max(1, sequences))
         self._tokens += completion_tokens
         self._prompt_tokens += prompt_tokens
         self._completions += 1
@@ -199,7 +275,7 @@ class AdaptiveConcurrency:
         self._per_token.append(latency / max(1, completion_tokens))
         if len(self._latencies) > 64:
             del self._latencies[:32], self._per_token[:32]
-        if not self.gate_open:
+        if not self.gate_open or self.forecasting:
             self._limit = max(self.minimum, self._limit - 1)
 
     def _client_step(self) -> float | None:
@@ -270,6 +346,8 @@ class AdaptiveConcurrency:
             preemptions=None if None in preempted else sum(preempted),
             prefill_seconds=_sum_pairs([x.prefill_seconds for x in loads]),
             step_seconds=_sum_pairs([x.step_seconds for x in loads]),
+            capacity_tokens=_sum_known([x.capacity_tokens for x in loads]),
+            generated_tokens=_sum_known([x.generated_tokens for x in loads]),
         )
 
     # ---------- the two control laws (plain arithmetic, tested directly) ----------
@@ -311,7 +389,18 @@ class AdaptiveConcurrency:
             if self._last_preemptions is not None:
                 self.preemptions_seen += max(0.0, load.preemptions - self._last_preemptions)
             self._last_preemptions = load.preemptions
+        self._step_s = step or self._client_step() or self._step_s
+        self._advance_step_clock(load, since)
+        self._clock_history.append((now, self._step_clock))
         self.gate_open = load.usage < self.target_usage and load.waiting <= 0
+        # where a preemption is cheap, overshooting costs little: the usage gate fills the cache
+        admit = self._forecast_admissions(load, now) if self.law.z is not None else None
+        self.forecasting = admit is not None
+        if admit is not None and self.gate_open:
+            self._limit = float(min(self.maximum, max(self.minimum, len(self._inflight) + admit)))
+            return
+        if self._sizing and self.gate_open:
+            return  # the requests' growth cannot be priced before the cache's size is: hold the window
         if not self.gate_open:
             # hold what runs (and queues) now; the finished ones are not replaced (``observe``)
             self._limit = max(self.minimum, min(self._limit, load.running + load.waiting))
@@ -326,6 +415,74 @@ class AdaptiveConcurrency:
         self._limit = min(
             self.maximum, max(self._limit, load.running) + min(max(1.0, 0.5 * room), max(1.0, cap))
         )
+
+    def _advance_step_clock(self, load: ServerLoad, since: float) -> None:
+        """Decode steps since the last reading: every running sequence gains one token a step, so
+        tokens generated over the mean running count; where no counter is exported, the interval
+        over its step time (the histogram's over exactly this interval, where it has one)."""
+        last, self._last_load = self._last_load, load
+        if last is not None and load.generated_tokens is not None and last.generated_tokens is not None:
+            running = (last.running + load.running) / 2
+            made = load.generated_tokens - last.generated_tokens
+            if running > 0 and made >= 0:
+                self._step_clock += made / running
+                return
+        if self._step_s:
+            self._step_clock += since / self._step_s
+
+    def _forecast_admissions(self, load: ServerLoad, now: float) -> int | None:
+        """New requests the forecast peak has room for (``kv_forecast``); None where it cannot be
+        made yet (no decode-step time, no cache size) and the usage gate alone decides."""
+        if self._step_s is None or not self._inflight:
+            return None
+        sent, sequences = zip(*self._inflight.values(), strict=True)
+        times, clocks = zip(*self._clock_history, strict=True)
+        # the step clock when each was sent, interpolated between the readings around it
+        ages = np.minimum(self.max_tokens, self._step_clock - np.interp(sent, times, clocks)).tolist()
+        seq_total = float(sum(sequences))
+        if load.usage > 0 and load.running > 0:
+            # the server runs (holds in its cache) about its ``running`` oldest sequences: the
+            # others wait in its queue, or were preempted and hold nothing
+            held = sorted((a for a, n in zip(ages, sequences, strict=True) for _ in range(n)), reverse=True)
+            held = held[: int(load.running)]
+            self._fits.append((float(len(held)), float(sum(held)), load.usage))
+        prompt = self._prompt_tokens / self._completions if self._completions else None
+        capacity, prompt = self._cache_size(load, prompt)
+        self._sizing = capacity is None or prompt is None
+        if self._sizing:
+            return None
+        self.capacity_tokens = capacity
+        survival = LengthSurvival(self._lengths, ages, cap=self.max_tokens)
+        per_request = max(1, round(seq_total / len(sequences)))
+        return admissible(
+            survival, ages, sequences, prompt, room=self.target_usage * capacity, z=self.law.z or 0.0,
+            most=self.maximum - len(self._inflight), new_sequences=per_request,
+        )  # fmt: skip
+
+    def _cache_size(self, load: ServerLoad, prompt: float | None) -> tuple[float | None, float | None]:
+        """(cache size in tokens, prompt tokens per request): exported, or fitted from readings.
+
+        The cache holds about ``prompt`` per sequence plus every token generated so far, so
+        ``usage x size = prompt x sequences + sum of ages``: with the prompt known from completions
+        the size is a ratio over recent readings; before any completion both come from a least
+        squares fit of usage on (sequences, ages).
+        """
+        if load.capacity_tokens:
+            if prompt is None and self._fits:  # the prompt alone is left to fit
+                seqs, ages, usage = np.array(self._fits).T
+                prompt = float(np.mean((usage * load.capacity_tokens - ages) / np.maximum(seqs, 1)))
+                prompt = prompt if prompt > 0 else None
+            return load.capacity_tokens, prompt
+        if len(self._fits) < CAPACITY_FIT_READINGS:
+            return None, None
+        seqs, ages, usage = np.array(self._fits).T
+        if prompt is not None:
+            size = float((prompt * seqs + ages).sum() / usage.sum())
+            return (size, prompt) if size > 0 else (None, None)
+        (per_seq, per_age), *_ = np.linalg.lstsq(np.column_stack([seqs, ages]), usage, rcond=None)
+        if per_age <= 0 or per_seq <= 0:
+            return None, None
+        return 1.0 / per_age, per_seq / per_age
 
     def step_throughput(self, tokens_per_s: float) -> None:
         """One throughput measurement moves the limit (hill climbing, no server metrics)."""

@@ -13,6 +13,9 @@ routes, replies with ``n`` choices and usage, SSE streaming, ``/health``, ``/v1/
 - ``ReplayServer`` (``replay.py``): scripted or recorded generations per problem (evaluation).
 - ``EngineProcess`` (``engine_server.py`` over ``engine.py``): the simulated KV-cache engine with
   vLLM- or SGLang-style ``/metrics``, preemption and random faults (``--max-concurrent auto``).
+- ``run_fixed``, ``run_auto`` (``stepping.py``): the same engine stepped in-process, no HTTP: a
+  fixed window or ``auto``'s controller over one workload in a second, deterministically, and
+  ``judge_auto``, the target ``auto`` is held to against a sweep of fixed windows.
 """
 
 from r1lab.testkit.engine import EngineConfig, SimEngine, lognormal_lengths
@@ -22,6 +25,7 @@ from r1lab.testkit.lengths import InstantServer, LengthServer
 from r1lab.testkit.process import ServerProcess
 from r1lab.testkit.replay import ReplayServer
 from r1lab.testkit.server import Call, LoopbackServer, Reply
+from r1lab.testkit.stepping import judge_auto, run_auto, run_fixed
 
 __all__ = [
     "Call",
@@ -38,5 +42,8 @@ __all__ = [
     "SimEngine",
     "SimEngineServer",
     "always_ok",
+    "judge_auto",
     "lognormal_lengths",
+    "run_auto",
+    "run_fixed",
 ]

@@ -60,6 +60,7 @@ class EngineConfig:
     prompt_tokens: int = 64
     lengths: list[int] = field(default_factory=lambda: [100])
     flavour: str = "vllm"
+    cache_info: bool = True  # vLLM's ``cache_config_info`` (the cache's size); off: a client must fit it
     fault_500: float = 0.0
     fault_reset: float = 0.0
     fault_429: float = 0.0
@@ -249,6 +250,11 @@ class SimEngine:
         out = []
         for name, kind, value in lines:
             out += [f"# HELP {name} simulated", f"# TYPE {name} {kind}", f"{name}{label} {float(value)}"]
+        if flavour == "vllm" and self.config.cache_info and self.total_blocks is not None:
+            info = (
+                f'{{block_size="{self.config.block_size}",num_gpu_blocks="{self.total_blocks}",engine="0"}}'
+            )
+            out += ["# TYPE vllm:cache_config_info gauge", f"vllm:cache_config_info{info} 1.0"]
         if flavour == "vllm":  # the two histograms, as their _sum and _count series
             for name, (total, count) in (
                 ("vllm:request_prefill_time_seconds", self.prefill_hist),

@@ -1,0 +1,114 @@
+"""How full the KV cache will get: the forecast ``--max-concurrent auto`` admits requests by.
+
+Why a forecast: a request admitted now holds only its prompt, but it will grow one token per decode
+step until it finishes. With R1-like completions (thousands of tokens) the cache's usage today says
+almost nothing about its usage a few hundred steps from now: a gate that admits while today's usage
+is under a target admits a cohort of young requests that later outgrows the cache together, and
+every preemption then recomputes a long context (1.3-1.6x the best fixed window's makespan on the
+simulator with prefill at a tenth of a decode step per token).
+
+The forecast prices that growth. From the completions seen so far (finished lengths) and the
+requests still running (each known to have generated at least its age in decode steps, a censored
+observation) a Kaplan-Meier estimate gives the survival S(t) of completion lengths; beyond the
+longest observation the tail falls like 1/t (a request that has run long tends to run on) and ends
+at ``max_tokens``. A request of age ``a`` is still running ``t`` steps from now with probability
+S(a + t) / S(a), and then holds ``prompt + a + t`` tokens. The expected usage ``t`` steps ahead,
+plus ``z`` standard deviations (requests finish independently), maximised over ``t``, is the peak
+the running requests are heading for; new requests are admitted while that peak, with them in it,
+stays under the target share of the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: Future decode steps the peak is searched over (as fractions of the longest horizon).
+HORIZON_POINTS = 48
+
+
+class LengthSurvival:
+    """Kaplan-Meier survival of completion lengths (decode steps), with a 1/t tail to ``cap``."""
+
+    def __init__(self, finished: Sequence[float], running_ages: Sequence[float], cap: float) -> None:
+        self.cap = float(cap)
+        events = np.sort(np.minimum(np.asarray(finished, dtype=float), self.cap))
+        censored = np.sort(np.minimum(np.asarray(running_ages, dtype=float), self.cap))
+        times = np.unique(events)
+        # at risk at time t: every observation (finished or running) that reached t
+        at_risk = (len(events) - np.searchsorted(events, times, side="left")) + (
+            len(censored) - np.searchsorted(censored, times, side="left")
+        )
+        deaths = np.searchsorted(events, times, side="right") - np.searchsorted(events, times, side="left")
+        self.times = times
+        self.survival = np.cumprod(1.0 - deaths / np.maximum(at_risk, 1))
+        longest = max(events[-1] if len(events) else 0.0, censored[-1] if len(censored) else 0.0)
+        self.tail_start = max(1.0, longest)
+        self.tail_level = float(self.survival[-1]) if len(times) else 1.0
+        # with no request finished yet nothing says the tail falls: any may run to ``cap``
+        self.tail_decays = len(events) > 0
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        """P(length > t), for an array of t."""
+        t = np.asarray(t, dtype=float)
+        idx = np.searchsorted(self.times, t, side="right") - 1
+        inside = np.where(idx >= 0, self.survival[np.maximum(idx, 0)] if len(self.times) else 1.0, 1.0)
+        tail = self.tail_level * (
+            self.tail_start / np.maximum(t, self.tail_start) if self.tail_decays else 1.0
+        )
+        value = np.where(t <= self.tail_start, inside, tail)
+        return np.where(t >= self.cap, 0.0, value)
+
+
+def peak_usage(
+    survival: LengthSurvival,
+    ages: np.ndarray,
+    sequences: np.ndarray,
+    prompt: float,
+    new: int,
+    z: float,
+    new_sequences: int = 1,
+) -> float:
+    """The forecast peak of the cache's usage in tokens: the running requests (``ages`` in decode
+    steps, ``sequences`` each) and ``new`` fresh ones, no further admissions, ``z`` s.d. above the mean."""
+    # far enough for the youngest (a new request starts at age 0) to reach the cap
+    horizon = max(1.0, survival.cap - (ages.min() if len(ages) and not new else 0.0))
+    steps = np.concatenate([[0.0], np.geomspace(1.0, horizon, HORIZON_POINTS)])
+    alive_now = np.maximum(survival(ages), 1e-12)[:, None]
+    p = survival(ages[:, None] + steps[None, :]) / alive_now  # (requests, steps)
+    p = np.minimum(p, 1.0)
+    held = (prompt + ages[:, None] + steps[None, :]) * sequences[:, None]
+    mean = (p * held).sum(axis=0)
+    var = (p * (1 - p) * held**2).sum(axis=0)
+    if new:
+        p_new = survival(steps)
+        held_new = (prompt + steps) * new_sequences
+        mean = mean + new * p_new * held_new
+        var = var + new * p_new * (1 - p_new) * held_new**2
+    return float((mean + z * np.sqrt(var)).max())
+
+
+def admissible(
+    survival: LengthSurvival,
+    ages: Sequence[float],
+    sequences: Sequence[int],
+    prompt: float,
+    room: float,
+    z: float,
+    most: int,
+    new_sequences: int = 1,
+) -> int:
+    """How many new requests (up to ``most``) keep the forecast peak within ``room`` tokens."""
+    ages_a = np.asarray(ages, dtype=float)
+    seq_a = np.asarray(sequences, dtype=float)
+    if peak_usage(survival, ages_a, seq_a, prompt, 0, z, new_sequences) > room:
+        return 0
+    low, high = 0, max(0, most)  # the peak grows with every request added: bisect
+    while low < high:
+        mid = (low + high + 1) // 2
+        if peak_usage(survival, ages_a, seq_a, prompt, mid, z, new_sequences) <= room:
+            low = mid
+        else:
+            high = mid - 1
+    return low
