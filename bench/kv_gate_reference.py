@@ -20,19 +20,29 @@ Run: ``.venv/bin/python bench/kv_gate_reference.py`` (about ten seconds); see do
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import numpy as np
 from record import table, write_results
 
-from generation import KV_SEED, KV_SERVERS, REGIMES, kv_sweep, kv_workload
-from r1lab.generation.concurrency import AdaptiveConcurrency, parse_metrics
-from r1lab.testkit import EngineConfig, SimEngine
+from generation import (
+    KV_SEED,
+    KV_SERVERS,
+    R1_SERVERS,
+    R1_TYPICAL_TOKENS,
+    REGIMES,
+    TYPICAL_REQUEST_TOKENS,
+    kv_sweep,
+    kv_workload,
+    r1_workload,
+)  # fmt: skip
+from r1lab.testkit import EngineConfig, SimEngine, judge_auto, run_auto
+from r1lab.testkit.stepping import READING_LAG
 
 TARGETS = (0.8, 0.85, 0.9, 0.95)
 FORECAST_RISK = 0.2  # admit while P(the cache overflows before the running requests end) < this
 FORECAST_DRAWS = 64
 SEEDS = (1, KV_SEED, 3)  # the controller's column; the others use KV_SEED
-READING_LAG = 0.002  # simulated seconds between the engine's state and the controller reading it
 
 
 def overflow_risk(engine: SimEngine, finished: np.ndarray, young: int, rng) -> float:
@@ -79,28 +89,6 @@ async def run_forecast(config: EngineConfig, n: int, warmup: int = 16) -> dict:
     return engine.stats()
 
 
-async def run_controller(config: EngineConfig, n: int) -> dict:
-    """``--max-concurrent auto``'s controller, fed the engine's /metrics page every poll interval."""
-    engine, controller = SimEngine(config), AdaptiveConcurrency([""])
-    sent, pending, readings, next_poll = 0, {}, [], 0.0
-    while sent < n or pending:
-        while sent < n and len(pending) < controller.limit:
-            pending[sent] = (engine.submit(sent), engine.clock)
-            sent += 1
-        engine.step()
-        for index, (future, start) in list(pending.items()):
-            if future.done():
-                del pending[index]
-                request = future.result()
-                controller.observe(request.target, engine.clock - start, request.prompt)
-        if engine.clock >= next_poll:
-            readings.append((engine.clock + READING_LAG, engine.metrics()))
-            next_poll = engine.clock + controller.poll_interval()
-        while readings and readings[0][0] <= engine.clock:
-            controller.step_metrics(parse_metrics(readings.pop(0)[1]), engine.clock)
-    return engine.stats()
-
-
 async def run(config: EngineConfig, n: int, window: int | None = None, target: float = 1.0) -> dict:
     """A fixed window (``window``) or the per-step gate (``target``), stepped in-process."""
     engine, sent, pending = SimEngine(config), 0, set()
@@ -117,40 +105,79 @@ async def run(config: EngineConfig, n: int, window: int | None = None, target: f
     return engine.stats()
 
 
-def main() -> None:
-    columns = (
-        ["regime", "KV tokens", "best fixed (in-process)"]
-        + [f"gate at {t:.0%}" for t in TARGETS]
-        + [f"forecast, risk {FORECAST_RISK:.0%}", "controller, seeds " + "; ".join(map(str, SEEDS))]
-    )
-    rows = []
-    print("| " + " | ".join(columns) + " |")
-    print("|---|---|---|" + "---|" * (len(TARGETS) + 2))
-    print("(each cell: makespan / best fixed window's, preemptions / a fixed 256's)")
+def workloads():
+    """(regime, workload name, KV tokens, requests, typical request tokens, config for a seed)."""
     for regime, prefill in REGIMES.items():
         for kv_tokens, n in KV_SERVERS:
-            ratios = {}
-            for seed in SEEDS:
-                config = kv_workload(kv_tokens, n, prefill, seed)
-                fixed = {w: asyncio.run(run(config, n, window=w)) for w in kv_sweep(kv_tokens)}
-                best = min(fixed, key=lambda w: fixed[w]["makespan"])
-                t_best, p_big = fixed[best]["makespan"], max(1, fixed[256]["preemptions"])
-
-                def ratio(stats: dict, t_best=t_best, p_big=p_big) -> str:
-                    return f"{stats['makespan'] / t_best:.3f}x, {stats['preemptions'] / p_big:.2f}"
-
-                ratios[seed] = ratio(asyncio.run(run_controller(config, n)))
-                if seed == KV_SEED:  # the workload of bench/generation.py
-                    head = f"{best} ({t_best:.3f} s)"
-                    cells = [ratio(asyncio.run(run(config, n, target=t))) for t in TARGETS]
-                    cells.append(ratio(asyncio.run(run_forecast(config, n))))
-            controller = "; ".join(ratios[s] for s in SEEDS)
-            rows.append([regime, kv_tokens, head, *cells, controller])
-            print(
-                f"| {regime} | {kv_tokens} | {head} | " + " | ".join(cells) + f" | {controller} |", flush=True
+            yield (
+                regime,
+                "short",
+                kv_tokens,
+                n,
+                TYPICAL_REQUEST_TOKENS,
+                partial(kv_workload, kv_tokens, n, prefill),
             )
+    prefill = REGIMES["expensive recompute"]
+    for kv_tokens, n in R1_SERVERS:
+        yield (
+            "expensive recompute",
+            "R1-like",
+            kv_tokens,
+            n,
+            R1_TYPICAL_TOKENS,
+            partial(r1_workload, kv_tokens, n, prefill),
+        )
+
+
+def main() -> None:
+    columns = (
+        ["regime", "lengths", "KV tokens", "best fixed (in-process)"]
+        + [f"gate at {t:.0%}" for t in TARGETS]
+        + [
+            f"forecast, risk {FORECAST_RISK:.0%}",
+            "controller, seeds " + "; ".join(map(str, SEEDS)),
+            "target met",
+        ]
+    )
+    rows, verdicts = [], []
+    print("| " + " | ".join(columns) + " |")
+    print("|---|---|---|---|" + "---|" * (len(TARGETS) + 3))
+    print("(each cell: makespan / best fixed window's, preemptions / a fixed 256's)")
+    for regime, lengths, kv_tokens, n, typical, make in workloads():
+        ratios, met = {}, []
+        for seed in SEEDS:
+            config = make(seed)
+            fixed = {w: asyncio.run(run(config, n, window=w)) for w in kv_sweep(kv_tokens, typical)}
+            best = min(fixed, key=lambda w: fixed[w]["makespan"])
+            t_best, p_big = fixed[best]["makespan"], max(1, fixed[256]["preemptions"])
+
+            def ratio(stats: dict, t_best=t_best, p_big=p_big) -> str:
+                return f"{stats['makespan'] / t_best:.3f}x, {stats['preemptions'] / p_big:.2f}"
+
+            auto = run_auto(config, n)
+            ratios[seed] = ratio(auto)
+            verdict = judge_auto(
+                {w: (r["makespan"], r["preemptions"]) for w, r in fixed.items()},
+                (auto["makespan"], auto["preemptions"]),
+            )
+            met.append(verdict["target_met"])
+            verdicts.append(
+                {"regime": regime, "lengths": lengths, "kv_tokens": kv_tokens, "seed": seed, **verdict}
+            )
+            if seed == KV_SEED:  # the workload of bench/generation.py
+                head = f"{best} ({t_best:.3f} s)"
+                cells = [ratio(asyncio.run(run(config, n, target=t))) for t in TARGETS]
+                cells.append(ratio(asyncio.run(run_forecast(config, n))))
+        controller = "; ".join(ratios[s] for s in SEEDS)
+        rows.append([regime, lengths, kv_tokens, head, *cells, controller, f"{sum(met)}/{len(met)}"])
+        print(f"| {regime} | {lengths} | {kv_tokens} | {head} | " + " | ".join(cells) + f" | {controller} | {sum(met)}/{len(met)} |", flush=True)  # fmt: skip
     args = {"targets": TARGETS, "forecast_risk": FORECAST_RISK, "seeds": SEEDS, "reading_lag": READING_LAG}
-    write_results("kv_gate_reference", args, {"rows": rows}, tables={"summary": table(columns, rows)})
+    write_results(
+        "kv_gate_reference",
+        args,
+        {"rows": rows, "verdicts": verdicts},
+        tables={"summary": table(columns, rows)},
+    )
 
 
 if __name__ == "__main__":
