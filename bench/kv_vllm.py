@@ -32,8 +32,8 @@ from pathlib import Path
 from record import table, write_results
 
 from r1lab.generation import GenerateConfig, generate
-from r1lab.generation.concurrency import parse_metrics
 from r1lab.generation.engines import serve_vllm
+from r1lab.generation.server_metrics import parse_metrics
 from r1lab.testkit import judge_auto, lognormal_lengths
 
 ROOT = Path(__file__).resolve().parents[1]

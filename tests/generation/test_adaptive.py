@@ -22,9 +22,8 @@ from r1lab.generation.concurrency import (
     EXPENSIVE_RECOMPUTE_STEPS,
     MODERATE_RECOMPUTE,
     AdaptiveConcurrency,
-    ServerLoad,
-    parse_metrics,
 )
+from r1lab.generation.server_metrics import ServerLoad, parse_metrics
 from r1lab.testkit import EngineConfig, EngineProcess, lognormal_lengths
 
 VLLM_PAGE = """# HELP vllm:num_requests_running Number of requests in model execution batches.

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 import r1lab.generation.concurrency as concurrency
-from r1lab.generation.concurrency import AdaptiveConcurrency, parse_metrics
+from r1lab.generation.concurrency import AdaptiveConcurrency
 from r1lab.generation.kv_forecast import LengthSurvival, admissible, peak_usage
+from r1lab.generation.server_metrics import parse_metrics
 from r1lab.testkit import EngineConfig, judge_auto, lognormal_lengths, run_auto, run_fixed
 
 #: vLLM 0.32's page (abridged): the cache's size is only in ``cache_config_info``'s labels.

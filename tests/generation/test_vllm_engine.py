@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from r1lab.generation.concurrency import parse_metrics
 from r1lab.generation.engines import engine_of, serve
+from r1lab.generation.server_metrics import parse_metrics
 
 from .sampling_contract import agreement, gsm8k_messages, load_offline, offline_greedy, served
 

@@ -5,22 +5,25 @@ the cache are preempted and recomputed (vLLM, SGLang), and how much that costs d
 expensive a prefill is next to a decode step. Open-R1 picked ``--max-running-requests`` by hand for
 16k-token traces; here the client finds it while it runs.
 
-With Prometheus ``/metrics`` (vLLM: ``vllm:num_requests_running``, ``vllm:num_requests_waiting``,
-``vllm:kv_cache_usage_perc``, ``vllm:num_preemptions_total``; SGLang: ``sglang:num_running_reqs``,
-``sglang:num_queue_reqs``, ``sglang:token_usage``) it works as an admission gate on the cache:
+With Prometheus ``/metrics`` (read by ``server_metrics``: vLLM's ``vllm:num_requests_running``,
+``vllm:num_requests_waiting``, ``vllm:kv_cache_usage_perc``, ``vllm:num_preemptions_total``;
+SGLang's ``sglang:num_running_reqs``, ``sglang:num_queue_reqs``, ``sglang:token_usage``) it works
+as an admission gate on the cache:
 
 - while the cache is below a target usage and nothing waits in the server's queue, the gate is
   open: every finished request is replaced and the window grows into the free share;
 - once the cache reaches the target (or requests queue in the server) the gate closes: finished
   requests are *not* replaced, so the running requests can grow into the room they leave. A fixed
   window refills blindly, and the cache overflows whenever long requests happen to coincide;
-- how close to full it runs, and how fast it opens, depends on what a preemption costs. vLLM's
-  ``vllm:request_prefill_time_seconds`` and ``vllm:inter_token_latency_seconds`` histograms give
-  a prefill's cost in decode steps; where recomputing a preempted request costs under one step (a
-  GPU with cheap prefill) it runs the cache fuller and opens fast (``CHEAP_RECOMPUTE``); elsewhere,
-  or where the histograms are missing, it admits about one new request per few decode steps and
-  stops further from full (``EXPENSIVE_RECOMPUTE``): a burst of young requests grows together and
-  overflows the cache a few hundred steps later;
+- how it admits depends on what a preemption costs. vLLM's ``vllm:request_prefill_time_seconds``
+  and ``vllm:inter_token_latency_seconds`` histograms give a prefill's cost in decode steps. Where
+  recomputing a preempted request costs under one step (a GPU with cheap prefill) it runs the
+  cache fuller on today's usage alone and opens fast (``CHEAP_RECOMPUTE``). Elsewhere, or before
+  the price is known, it admits by a forecast of the cache's peak (``kv_forecast``): a request
+  admitted now holds only its prompt but will grow, and a gate on today's usage admits cohorts of
+  young requests that outgrow the cache together hundreds of steps later. The forecast needs each
+  request's age in decode steps (a step clock integrated from ``vllm:generation_tokens_total``,
+  ``_advance_step_clock``) and the cache's size (``vllm:cache_config_info``, or fitted);
 - a preemption needs no rule of its own: it happens in a full cache, which closes the gate.
 
 Without ``/metrics`` (``transformers serve``, hosted APIs) it climbs the measured completion
@@ -32,11 +35,9 @@ steps below it only when throughput falls clearly (10%) under the best seen.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import math
-import re
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -45,24 +46,9 @@ import aiohttp
 import numpy as np
 
 from r1lab.generation.kv_forecast import LengthSurvival, admissible
+from r1lab.generation.server_metrics import ServerLoad, combine, parse_metrics
 
 logger = logging.getLogger(__name__)
-
-#: (running, waiting, cache usage 0-1, preemptions counter) per server flavour; None = not exported.
-METRIC_NAMES = {
-    "vllm": (
-        "vllm:num_requests_running",
-        "vllm:num_requests_waiting",
-        ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"),  # the second: vLLM before v0.10
-        "vllm:num_preemptions_total",
-    ),
-    "sglang": ("sglang:num_running_reqs", "sglang:num_queue_reqs", ("sglang:token_usage",), None),
-}
-
-#: vLLM's histograms (as ``_sum`` / ``_count`` series) that price a prefill against a decode step:
-#: the time a request spends in prefill, and the time between two generated tokens.
-PREFILL_HISTOGRAM = "vllm:request_prefill_time_seconds"
-STEP_HISTOGRAMS = ("vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds")  # new, old
 
 
 @dataclass(frozen=True)
@@ -102,85 +88,9 @@ CLOCK_HISTORY = 8192
 #: The largest window ``auto`` opens (and the connection pool it needs).
 MAX_AUTO_CONCURRENCY = 1024
 
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
-#: vLLM's cache settings as labels of a gauge held at 1: ``num_gpu_blocks`` x ``block_size`` tokens.
-CACHE_INFO = "vllm:cache_config_info"
-
-
-@dataclass
-class ServerLoad:
-    """One reading of a server's (or several servers' summed) scheduler state."""
-
-    flavour: str
-    running: float
-    waiting: float
-    usage: float  # KV cache in use, 0-1 (mean over servers)
-    preemptions: float | None  # a counter; None where the server does not export it
-    # (sum, count) of the prefill-time and inter-token-latency histograms; None where not exported
-    prefill_seconds: tuple[float, float] | None = None
-    step_seconds: tuple[float, float] | None = None
-    capacity_tokens: float | None = None  # the KV cache's size (vLLM's ``cache_config_info``)
-    generated_tokens: float | None = None  # a counter of tokens generated; None where not exported
-
-
-def parse_metrics(text: str) -> ServerLoad | None:
-    """The scheduler state from a Prometheus text page; None when it holds neither flavour.
-
-    Samples of one metric with different labels (several engines behind one server, one series
-    per model) are summed, except the cache usage, which is averaged.
-    """
-    values: dict[str, list[float]] = {}
-    capacity: list[float] = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        match = _SAMPLE.match(line)
-        if match:
-            with contextlib.suppress(ValueError):
-                values.setdefault(match.group(1), []).append(float(match.group(3)))
-            if match.group(1) == CACHE_INFO and match.group(2):
-                labels = dict(_LABEL.findall(match.group(2)))
-                with contextlib.suppress(KeyError, ValueError):
-                    capacity.append(float(labels["num_gpu_blocks"]) * float(labels["block_size"]))
-
-    def histogram(*names: str) -> tuple[float, float] | None:
-        for name in names:
-            if name + "_sum" in values and name + "_count" in values:
-                return sum(values[name + "_sum"]), sum(values[name + "_count"])
-        return None
-
-    for flavour, (running, waiting, usage_names, preempted) in METRIC_NAMES.items():
-        if running not in values:
-            continue
-        generated = f"{flavour}:generation_tokens_total"
-        usage = next((values[n] for n in usage_names if n in values), [0.0])
-        return ServerLoad(
-            flavour=flavour,
-            running=sum(values[running]),
-            waiting=sum(values.get(waiting, [0.0])),
-            usage=sum(usage) / len(usage),
-            preemptions=sum(values[preempted]) if preempted and preempted in values else None,
-            prefill_seconds=histogram(PREFILL_HISTOGRAM),
-            step_seconds=histogram(*STEP_HISTOGRAMS),
-            capacity_tokens=sum(capacity) if capacity else None,
-            generated_tokens=sum(values[generated]) if generated in values else None,
-        )
-    return None
-
 
 def _median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
-
-
-def _sum_known(values: list[float | None]) -> float | None:
-    return None if None in values else sum(values)  # type: ignore[arg-type]
-
-
-def _sum_pairs(pairs: list[tuple[float, float] | None]) -> tuple[float, float] | None:
-    if not pairs or None in pairs:
-        return None
-    return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
 
 
 class AdaptiveConcurrency:
@@ -337,18 +247,7 @@ class AdaptiveConcurrency:
             if load is None:
                 return None
             loads.append(load)
-        preempted = [x.preemptions for x in loads]
-        return ServerLoad(
-            flavour=loads[0].flavour,
-            running=sum(x.running for x in loads),
-            waiting=sum(x.waiting for x in loads),
-            usage=sum(x.usage for x in loads) / len(loads),
-            preemptions=None if None in preempted else sum(preempted),
-            prefill_seconds=_sum_pairs([x.prefill_seconds for x in loads]),
-            step_seconds=_sum_pairs([x.step_seconds for x in loads]),
-            capacity_tokens=_sum_known([x.capacity_tokens for x in loads]),
-            generated_tokens=_sum_known([x.generated_tokens for x in loads]),
-        )
+        return combine(loads)
 
     # ---------- the two control laws (plain arithmetic, tested directly) ----------
     def _price_recompute(self, load: ServerLoad) -> float | None:

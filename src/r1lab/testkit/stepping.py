@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 
-from r1lab.generation.concurrency import AdaptiveConcurrency, parse_metrics
+from r1lab.generation.concurrency import AdaptiveConcurrency
+from r1lab.generation.server_metrics import parse_metrics
 from r1lab.testkit.engine import EngineConfig, SimEngine
 
 #: Simulated seconds between the engine's state and the controller reading it (an HTTP round trip).
