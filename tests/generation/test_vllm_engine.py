@@ -87,3 +87,6 @@ def test_metrics_have_the_series_max_concurrent_auto_reads(vllm_server):
     assert load is not None and load.flavour == "vllm"
     assert load.preemptions is not None and 0 <= load.usage <= 1
     assert load.step_seconds is not None and load.step_seconds[1] > 0  # decode steps were timed
+    # what auto's forecast needs: the cache's size (blocks of 32 tokens on a CPU) and a step clock
+    assert load.capacity_tokens and load.capacity_tokens % 32 == 0, load
+    assert load.generated_tokens is not None and load.generated_tokens >= 16 * 4, load
