@@ -27,7 +27,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "bench" / "results"
-DOCS = ("README.md", "docs/benchmarks.md", "docs/demo.md", "docs/grading.md", "docs/real-model.md")
+DOCS = (
+    "README.md", "docs/benchmarks.md", "docs/demo.md", "docs/generation.md", "docs/grading.md", "docs/real-model.md",
+)  # fmt: skip
 MARKER = re.compile(r"<!-- numbers:(?P<name>[\w.-]+) -->(?P<body>.*?)<!-- /numbers:(?P=name) -->", re.S)
 VERSION_ORDER = ("transformers", "trl", "torch", "math-verify", "vllm")
 
