@@ -251,6 +251,12 @@ KV_SERVERS = ((2000, 300), (4000, 600), (8000, 1200))  # (KV-cache tokens, reque
 #: s per prefill token, against a decode step of 1 ms + 0.01 ms per running request; the third is
 #: issue 26's "prefill ~1/10 of a decode step per token"
 REGIMES = {"cheap recompute (GPU-like)": 1e-6, "expensive prefill": 5e-5, "expensive recompute": 1e-4}
+#: each regime's short name in bench/results/generation-kv.json's sweeps (the docs' markers)
+REGIME_KEYS = {
+    "cheap recompute (GPU-like)": "cheap",
+    "expensive prefill": "expensive",
+    "expensive recompute": "recompute",
+}
 KV_SEED = 2  # the workload's seed (bench/kv_gate_reference.py also runs others)
 TYPICAL_REQUEST_TOKENS = 130  # prompt + a typical completion: what one request holds in the cache
 
@@ -326,7 +332,7 @@ def kv_pressure(out_dir: str, quick: bool) -> dict:
                     f"| {c} | {r['makespan']:.3f} | {r['preemptions']} | {r['recomputed_tokens']} | "
                     f"{r['mean_running']:.1f} | {r['latency_mean']:.3f} |"
                 )
-            sweeps[f"{regime.split()[0]}-{kv_tokens}"] = {str(c): r for c, r in rows.items()}
+            sweeps[f"{REGIME_KEYS[regime]}-{kv_tokens}"] = {str(c): r for c, r in rows.items()}
             best = min(sweep, key=lambda c: rows[c]["makespan"])
             auto, big = rows["auto"], rows[256]
             summary.append(
