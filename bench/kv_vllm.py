@@ -33,42 +33,39 @@ from record import table, write_results
 
 from r1lab.generation import GenerateConfig, generate
 from r1lab.generation.engines import serve_vllm
-from r1lab.generation.server_metrics import parse_metrics
+from r1lab.generation.server_metrics import ServerLoad, parse_metrics
 from r1lab.testkit import judge_auto, lognormal_lengths
 
 ROOT = Path(__file__).resolve().parents[1]
 GSM8K = ROOT / "src" / "r1lab" / "data" / "benchmarks" / "gsm8k_test.jsonl"
 
 
-def preemptions(root_url: str) -> float:
-    with urllib.request.urlopen(root_url + "/metrics", timeout=10) as resp:
-        text = resp.read().decode()
-    load = parse_metrics(text)
+def preemptions(server) -> float:
+    load = read_load(server)
     return load.preemptions if load and load.preemptions is not None else float("nan")
 
 
-def cache_tokens(root_url: str) -> float | None:
-    with urllib.request.urlopen(root_url + "/metrics", timeout=10) as resp:
-        load = parse_metrics(resp.read().decode())
-    return load.capacity_tokens if load else None
+def read_load(server) -> ServerLoad:
+    """The server's ``/metrics`` page, parsed (its preemption counter and its cache's size)."""
+    with urllib.request.urlopen(server.root_url + "/metrics", timeout=10) as resp:
+        return parse_metrics(resp.read().decode())
 
 
 def one_run(server, rows: list[dict], window, budget_cap: int, out_dir: str) -> dict:
-    root = server.base_url.removesuffix("/v1")
     config = GenerateConfig(
         output=os.path.join(out_dir, f"kv-vllm-{window}-{time.time_ns()}.jsonl"),
         base_urls=[server.base_url], model=server.model, max_tokens=budget_cap, max_tokens_column="budget",
         extra_body={"ignore_eos": True}, temperature=0.6, top_p=0.95, max_concurrent=window,
         schedule="fifo", progress=False,
     )  # fmt: skip
-    before, load_before = preemptions(root), os.getloadavg()[0]
+    before, load_before = preemptions(server), os.getloadavg()[0]
     start = time.monotonic()
     stats = generate(config, rows=rows)
     makespan = time.monotonic() - start
     return {
         "window": str(window),
         "makespan_s": round(makespan, 1),
-        "preemptions": preemptions(root) - before,
+        "preemptions": preemptions(server) - before,
         "completion_tokens": stats.completion_tokens,
         "tokens_per_s": round(stats.completion_tokens / makespan, 1),
         "mean_in_flight": round(stats.mean_in_flight, 1),
@@ -108,7 +105,7 @@ def main() -> None:
         args.model, dtype=args.dtype, max_tokens=args.cap, check_sampling=False,
         vllm_args=["--num-gpu-blocks-override", str(args.blocks)],
     ) as server:  # fmt: skip
-        capacity = cache_tokens(server.base_url.removesuffix("/v1"))
+        capacity = read_load(server).capacity_tokens
         print(f"vLLM up in {server.startup_s} s; KV cache {capacity} tokens; budgets mean "
               f"{sum(budgets) / len(budgets):.0f}, max {max(budgets)}", flush=True)  # fmt: skip
         for number, window in enumerate([*args.windows, "auto"]):
