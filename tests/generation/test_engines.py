@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from r1lab.errors import ConfigError
-from r1lab.generation import engines
+from r1lab.generation import engines, vllm_launch
 from r1lab.generation.engines import (
     choose_engine,
     find_vllm_python,
@@ -105,16 +105,16 @@ def test_vllm_cpu_settings_bind_every_core_and_preload_what_is_there(tmp_path, m
     env = vllm_cpu_env(str(python))
     cores = sorted(os.sched_getaffinity(0))
     assert env["VLLM_CPU_OMP_THREADS_BIND"] == ",".join(map(str, cores))
-    assert env["VLLM_CPU_KVCACHE_SPACE"] == str(engines.VLLM_CPU_KVCACHE_GIB)
+    assert env["VLLM_CPU_KVCACHE_SPACE"] == str(vllm_launch.VLLM_CPU_KVCACHE_GIB)
     preload = env["LD_PRELOAD"].split(":")
     assert str(tmp_path / "venv" / "lib" / "libiomp5.so") in preload
-    assert (engines.TCMALLOC in preload) == Path(engines.TCMALLOC).exists()
+    assert (vllm_launch.TCMALLOC in preload) == Path(vllm_launch.TCMALLOC).exists()
     assert env["VLLM_USE_AOT_COMPILE"] == "0"  # vllm-cpu 0.32's AOT cache never loads on a CPU
 
 
 def test_vllm_command_and_context_length(tmp_path):
     (tmp_path / "config.json").write_text('{"max_position_embeddings": 8192}')
-    assert max_model_len_for(tmp_path, 512) == 512 + engines.PROMPT_ROOM
+    assert max_model_len_for(tmp_path, 512) == 512 + vllm_launch.PROMPT_ROOM
     assert max_model_len_for(tmp_path, 8192) == 8192  # never above the model's own
     assert max_model_len_for(tmp_path, None) is None
     command = vllm_command(sys.executable, str(tmp_path), 8000, "float32", 2560, "name")
@@ -129,6 +129,26 @@ def test_vllm_command_and_context_length(tmp_path):
     assert vllm_command(sys.executable, str(tmp_path), 8000, "float32", None, "name", eager=True)[-1] == (
         "--enforce-eager"
     )  # a CPU start without torch.compile: 26 s instead of 84-88
+    assert "--no-enable-chunked-prefill" not in command  # a GPU keeps vLLM's chunked prefill
+
+
+def test_vllm_on_a_cpu_prefills_whole_prompts(tmp_path):
+    """Seeded requests crashed vllm-cpu 0.32 when a prefill was split; its step budget must hold a context."""
+    (tmp_path / "config.json").write_text('{"max_position_embeddings": 8192}')
+    assert vllm_launch.context_length(tmp_path, 512) == 512 + vllm_launch.PROMPT_ROOM
+    assert vllm_launch.context_length(tmp_path, None) == 8192  # no run length: the model's own
+    short = vllm_command(
+        sys.executable, str(tmp_path), 8000, "float32", 2560, "name", whole_prefills_up_to=1000
+    )
+    assert short[-3:] == [
+        "--no-enable-chunked-prefill",
+        "--max-num-batched-tokens",
+        "2048",
+    ]  # vLLM's CPU budget
+    long = vllm_command(
+        sys.executable, str(tmp_path), 8000, "float32", None, "name", whole_prefills_up_to=8192
+    )
+    assert long[-1] == "8192"  # vLLM refuses a budget under the context without chunked prefill
 
 
 def test_engines_state_their_metrics_and_sampling():

