@@ -29,6 +29,7 @@ from r1lab.generation.config import GenerateConfig
 from r1lab.generation.endpoints import Endpoint, Router, parse_retry_after
 from r1lab.generation.probe import warn_if_greedy_differs
 from r1lab.generation.schedule import lookahead_rows, make_schedule
+from r1lab.generation.server import exited_server_error
 from r1lab.generation.stats import RunMeter
 from r1lab.generation.store import OutputStore
 
@@ -322,6 +323,9 @@ class Engine:
                     raise RetryableError(message, parse_retry_after(resp.headers.get("Retry-After")))
                 raise FatalRequestError(message)
         except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
+            exited = exited_server_error(endpoint.base_url)  # a server r1lab started has died: stop
+            if exited is not None:
+                raise exited from None
             raise RetryableError(f"cannot connect: {exc}", down=True) from None
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
             kind = "timed out" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__

@@ -52,6 +52,7 @@ from r1lab.generation.server import (
     free_port,
     launch,
     probe_engine_info,
+    registered,
     serve_model,
     stop_process,
     wait_until_healthy,
@@ -356,4 +357,5 @@ def serve(
             server = stack.enter_context(
                 serve_model(model_dir, port=port, check_sampling=check_sampling, **transformers_options)
             )
-        yield server
+        with registered(server):  # a run that loses it stops with the reason (server.exited_server_error)
+            yield server

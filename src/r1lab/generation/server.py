@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -320,6 +321,56 @@ def wait_until_healthy(server: LocalServer, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise R1labError(f"{what} was not healthy after {timeout:.0f}s; log: {server.log_path}")
         time.sleep(0.25)
+
+
+class ServerExited(R1labError):
+    """A server r1lab started for a run exited during it: no retry can help, so the run stops."""
+
+
+#: Servers r1lab started and is running now, by base URL. A request that cannot connect to one asks
+#: ``exited_server_error`` whether its process is gone, and the run stops with the reason at once.
+#: Before this, a run whose vLLM engine died retried the dead URL for minutes, said only "cannot
+#: connect", and the error that killed the engine stayed in a log file nobody was shown.
+_RUNNING: dict[str, LocalServer] = {}
+
+
+@contextlib.contextmanager
+def registered(server: LocalServer) -> Iterator[LocalServer]:
+    """Keep ``server`` in the running-servers registry for the duration of a ``with`` block."""
+    key = server.base_url.rstrip("/")
+    _RUNNING[key] = server
+    try:
+        yield server
+    finally:
+        _RUNNING.pop(key, None)
+
+
+def exited_server_error(base_url: str) -> ServerExited | None:
+    """A ServerExited for a registered server at ``base_url`` whose process has exited; else None."""
+    server = _RUNNING.get(base_url.rstrip("/"))
+    if server is None or server.process.poll() is None:
+        return None
+    return ServerExited(
+        f"the server r1lab started at {server.base_url} exited with code {server.process.returncode} "
+        f"during the run: {_last_error(server.log_path)} (log: {server.log_path}). Rows already written "
+        "are kept; rerun the same command to resume."
+    )
+
+
+_ERROR_LINE = re.compile(r"\b([A-Za-z_.]*(?:Error|Exception)): (.+)$")
+
+
+def _last_error(path: Path) -> str:
+    """The log's last ``SomethingError: message`` line (a traceback's last word), else its last line."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no log"
+    for line in reversed(lines):
+        match = _ERROR_LINE.search(line)
+        if match:
+            return f"{match.group(1)}: {match.group(2).strip()}"
+    return next((line.strip() for line in reversed(lines) if line.strip()), "an empty log")
 
 
 def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:
