@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import logging
 import math
 
 import pytest
@@ -80,7 +81,9 @@ SETTINGS = {
 }
 
 
-def write_run(root, name, correct, *, benchmark="math500", settings=None, golds=None, model=None):
+def write_run(
+    root, name, correct, *, benchmark="math500", settings=None, golds=None, model=None, server=None
+):
     """An evaluation output dir with details.jsonl, settings.json, results.json and a viewer."""
     out = root / name / benchmark
     out.mkdir(parents=True)
@@ -110,6 +113,7 @@ def write_run(root, name, correct, *, benchmark="math500", settings=None, golds=
         "model": model or name,
         "num_samples": len(correct[0]),
         "metrics": {"pass@1": mean, "pass@1_stderr": se},
+        **({"environment": {"server": server}} if server else {}),
     }
     (out / "results.json").write_text(json.dumps(results))
     (out / "viewer.html").write_text("<html></html>")
@@ -203,3 +207,17 @@ def test_leaderboard_marks_scores_within_noise_of_the_best(tmp_path):
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines()[2:5]}
     assert "≈" in rows["a"] and "≈" not in rows["b"] and "≈" not in rows["c"]
     assert "within noise of the column's best" in text
+
+
+def test_compare_warns_when_the_runs_were_served_in_different_dtypes(tmp_path, caplog):
+    correct = [[True, False]] * 4
+    bf16 = {"kind": "vllm", "mode": "dtype bfloat16, eager", "version": "0.32.0"}
+    fp32 = {**bf16, "mode": "dtype float32, eager"}
+    a = write_run(tmp_path, "base", correct, server=bf16)
+    b = write_run(tmp_path, "trained", correct, server=fp32)
+    c = write_run(tmp_path, "again", correct, server=fp32)
+    with caplog.at_level(logging.WARNING, logger="r1lab.evaluation.compare"):
+        compare_runs(b, c)
+        assert not caplog.records  # served alike: nothing to say
+        compare_runs(a, b)
+    assert "vllm dtype bfloat16, eager vs vllm dtype float32, eager" in caplog.text

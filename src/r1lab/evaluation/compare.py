@@ -20,6 +20,7 @@ the differing keys named.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,8 @@ from typing import Any
 
 from r1lab.errors import DataError
 from r1lab.evaluation.metrics import problem_pass_at_1, standard_error
+
+logger = logging.getLogger(__name__)
 
 BOOTSTRAP_RESAMPLES = 10_000
 CONFIDENCE = 0.95
@@ -185,6 +188,12 @@ def check_comparable(
         )
 
 
+def _served_as(results: Mapping[str, Any]) -> str | None:
+    """The engine and mode a run was served with (``results.json``'s environment.server), if recorded."""
+    server = (results.get("environment") or {}).get("server") or {}
+    return " ".join(str(server[k]) for k in ("kind", "mode") if server.get(k)) or None
+
+
 def compare_benchmark(dir_a: str | os.PathLike, dir_b: str | os.PathLike, *, seed: int = 0) -> Comparison:
     """Compare two benchmark directories (``OUTPUT_DIR/<benchmark>/`` of two evaluations)."""
     dir_a, dir_b = Path(dir_a), Path(dir_b)
@@ -199,6 +208,14 @@ def compare_benchmark(dir_a: str | os.PathLike, dir_b: str | os.PathLike, *, see
     diffs = [y - x for x, y in zip(a, b, strict=True)]
     results_a = _json(dir_a / "results.json") or {}
     results_b = _json(dir_b / "results.json") or {}
+    served_a, served_b = _served_as(results_a), _served_as(results_b)
+    if served_a and served_b and served_a != served_b:
+        logger.warning(
+            "%s: the runs were served differently (%s vs %s), so the difference includes the engine's "
+            "(bfloat16 against float32 alone moves SmolLM2's scores, docs/real-model.md); serve both "
+            "alike (--engine, --serve-dtype) to compare the models",
+            dir_a.name, served_a, served_b,
+        )  # fmt: skip
     flips = [{"id": i, "a": x, "b": y} for i, x, y in zip(ids, a, b, strict=True) if x != y]
     return Comparison(
         benchmark=results_a.get("benchmark") or dir_a.name,
