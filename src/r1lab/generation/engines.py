@@ -71,6 +71,7 @@ logger = logging.getLogger(__name__)
 ENGINE_CHOICES = ("auto", "vllm", "transformers")
 #: Requests in flight for vLLM on a CPU (the notes' measurements ran 32; its scheduler queues the rest).
 VLLM_CPU_CONCURRENCY = 32
+#: vLLM-CPU start-up measured 74-122 s on 2 cores (mostly compile warm-up); leave room for a loaded machine.
 VLLM_STARTUP_TIMEOUT = 600.0
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
