@@ -26,14 +26,13 @@ import logging
 import os
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from record import table, write_results
 
 from r1lab.generation import GenerateConfig, generate
 from r1lab.generation.engines import serve_vllm
-from r1lab.generation.server_metrics import ServerLoad, parse_metrics
+from r1lab.generation.server_metrics import read_server_load
 from r1lab.testkit import judge_auto, lognormal_lengths
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,14 +40,8 @@ GSM8K = ROOT / "src" / "r1lab" / "data" / "benchmarks" / "gsm8k_test.jsonl"
 
 
 def preemptions(server) -> float:
-    load = read_load(server)
+    load = read_server_load(server.root_url)
     return load.preemptions if load and load.preemptions is not None else float("nan")
-
-
-def read_load(server) -> ServerLoad:
-    """The server's ``/metrics`` page, parsed (its preemption counter and its cache's size)."""
-    with urllib.request.urlopen(server.root_url + "/metrics", timeout=10) as resp:
-        return parse_metrics(resp.read().decode())
 
 
 def one_run(server, rows: list[dict], window, budget_cap: int, out_dir: str) -> dict:
@@ -105,7 +98,7 @@ def main() -> None:
         args.model, dtype=args.dtype, max_tokens=args.cap, check_sampling=False,
         vllm_args=["--num-gpu-blocks-override", str(args.blocks)],
     ) as server:  # fmt: skip
-        capacity = read_load(server).capacity_tokens
+        capacity = read_server_load(server.root_url).capacity_tokens
         print(f"vLLM up in {server.startup_s} s; KV cache {capacity} tokens; budgets mean "
               f"{sum(budgets) / len(budgets):.0f}, max {max(budgets)}", flush=True)  # fmt: skip
         for number, window in enumerate([*args.windows, "auto"]):

@@ -11,14 +11,13 @@ sweeps the fixed windows; docs/generation.md has its table).
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from r1lab.generation import GenerateConfig, generate
 from r1lab.generation.engines import serve_vllm
-from r1lab.generation.server_metrics import parse_metrics
+from r1lab.generation.server_metrics import read_server_load
 from r1lab.testkit import lognormal_lengths
 
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.usefixtures("vllm_python")]
@@ -36,11 +35,6 @@ def small_cache_server(smollm2_dir):
         yield server
 
 
-def metrics(server):
-    with urllib.request.urlopen(server.root_url + "/metrics", timeout=10) as resp:
-        return parse_metrics(resp.read().decode())
-
-
 def run(server, tmp_path, window, number: int) -> dict:
     questions = [json.loads(line)["question"] for line in GSM8K.read_text().splitlines()][:REQUESTS]
     budgets = lognormal_lengths(REQUESTS, mean=MEAN, sigma=0.8, cap=CAP, seed=0)
@@ -53,21 +47,24 @@ def run(server, tmp_path, window, number: int) -> dict:
         max_tokens=CAP, max_tokens_column="budget", extra_body={"ignore_eos": True},
         max_concurrent=window, schedule="fifo", progress=False,
     )  # fmt: skip
-    before = metrics(server).preemptions
+    before = read_server_load(server.root_url).preemptions
     stats = generate(config, rows=rows)
     assert stats.rows_done == REQUESTS and stats.completion_tokens == sum(budgets)
-    return {"seconds": stats.duration_s, "preemptions": metrics(server).preemptions - before}
+    return {
+        "seconds": stats.duration_s,
+        "preemptions": read_server_load(server.root_url).preemptions - before,
+    }
 
 
 def test_auto_avoids_the_preemptions_of_a_window_that_admits_everything(small_cache_server, tmp_path):
-    assert metrics(small_cache_server).capacity_tokens == BLOCKS * 32
+    assert read_server_load(small_cache_server.root_url).capacity_tokens == BLOCKS * 32
     everything = run(small_cache_server, tmp_path, 256, 0)
     auto = run(small_cache_server, tmp_path, "auto", 1)
     assert everything["preemptions"] >= 10, everything  # the cache really is too small for 256
     assert auto["preemptions"] <= 0.2 * everything["preemptions"], (auto, everything)
     # On this engine a preemption costs little (2 cores: a recompute is a few decode steps), so the
-    # window that admits everything is about the fastest fixed one (bench/kv_vllm.py: 71.3 s, best
-    # of seven). auto gives up some of that at the start: until requests finish, the forecast
+    # window that admits everything is about as fast as the best fixed one (bench/kv_vllm.py: 67.1 s
+    # against 66.4 s). auto gives up some of that at the start: until requests finish, the forecast
     # assumes any may run to max_tokens. In this 25-second run that measured 1.13x (28.3 s, 3
-    # preemptions, against 25.0 s and 21); in the bench's 75-second run 1.046x.
+    # preemptions, against 25.0 s and 21); in the bench's 70-second run 1.045x.
     assert auto["seconds"] <= 1.20 * everything["seconds"], (auto, everything)

@@ -95,6 +95,15 @@ def parse_metrics(text: str) -> ServerLoad | None:
     return None
 
 
+def read_server_load(root_url: str, timeout: float = 10.0) -> ServerLoad | None:
+    """A server's ``/metrics`` page, fetched now and parsed (blocking: for scripts and tests; a run
+    polls asynchronously in ``concurrency.py``)."""
+    import urllib.request
+
+    with urllib.request.urlopen(root_url + "/metrics", timeout=timeout) as resp:
+        return parse_metrics(resp.read().decode())
+
+
 def _sum_known(values: list[float | None]) -> float | None:
     return None if None in values else sum(values)  # type: ignore[arg-type]
 

@@ -108,8 +108,8 @@ def _position_limit(model_dir: Path) -> int | None:
 
 def max_model_len_for(model_dir: Path, max_tokens: int | None) -> int | None:
     """The run's context (``max_tokens`` + ``PROMPT_ROOM``), never above the model's own; None: the model's."""
-    limit = _position_limit(model_dir)
     if max_tokens is None:
         return None
+    limit = _position_limit(model_dir)
     wanted = max_tokens + PROMPT_ROOM
     return min(wanted, limit) if limit else wanted
