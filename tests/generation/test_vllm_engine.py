@@ -28,7 +28,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def vllm_server(vllm_python, smollm2_dir):
-    # float32, the exact mode these tests compare with offline greedy (a run's default: vllm_launch.cpu_dtype)
+    # float32 named, not left to the default: the exact mode these tests compare with offline greedy
     with serve(smollm2_dir, "vllm", max_tokens=512, dtype="float32") as server:
         yield server
 
