@@ -114,6 +114,8 @@ def test_evaluate_serves_the_tiny_model_for_the_run(tmp_path, tiny_model_dir):
     )
     results = evaluate(config)
     _check_run(tmp_path, results, "transformers serve")
+    # the server's URL and the streaming picked for it belong to the run, not to the caller's config
+    assert (config.base_urls, config.stream, config.serve_model) == ([], None, str(tiny_model_dir))
     # the run record names the server r1lab started, and the installed transformers it runs on
     import transformers
 

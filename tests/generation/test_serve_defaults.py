@@ -6,6 +6,7 @@ Against the real ``transformers serve`` of the tiny model (fixture ``tiny_server
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import shutil
@@ -19,9 +20,9 @@ from r1lab.generation.endpoints import Endpoint
 from r1lab.generation.server import (
     CPU_CONCURRENCY,
     REMOTE_CONCURRENCY,
-    apply_server_defaults,
     serve_command,
     serve_model,
+    server_defaults,
 )
 from r1lab.generation.stats import ProgressBar, RunMeter
 from r1lab.testkit import FakeServer
@@ -35,18 +36,16 @@ def _config(tmp_path, **kw) -> GenerateConfig:
 def test_concurrency_and_streaming_are_picked_for_the_server(tiny_server, tmp_path):
     local = _config(tmp_path, base_urls=[tiny_server.base_url])
     assert local.max_concurrent is None and local.stream is None
-    apply_server_defaults(local, tiny_server)
     # No GPU here: a CPU continuous-batching server gets the CPU concurrency and streams.
     assert tiny_server.recommended_concurrency == CPU_CONCURRENCY < REMOTE_CONCURRENCY
-    assert (local.max_concurrent, local.stream) == (CPU_CONCURRENCY, True)
+    assert server_defaults(local, tiny_server) == {"max_concurrent": CPU_CONCURRENCY, "stream": True}
+    assert local.max_concurrent is None and local.stream is None  # resolved, not written into the config
 
     remote = _config(tmp_path, base_urls=["http://example.invalid:8000/v1"])
-    apply_server_defaults(remote)
-    assert (remote.max_concurrent, remote.stream) == (REMOTE_CONCURRENCY, False)
+    assert server_defaults(remote) == {"max_concurrent": REMOTE_CONCURRENCY, "stream": False}
 
     given = _config(tmp_path, base_urls=[tiny_server.base_url], max_concurrent=3, stream=False)
-    apply_server_defaults(given, tiny_server)
-    assert (given.max_concurrent, given.stream) == (3, False)
+    assert server_defaults(given, tiny_server) == {"max_concurrent": 3, "stream": False}
 
 
 def test_serve_command_passes_continuous_batching_options():
@@ -179,3 +178,16 @@ def test_a_run_counts_every_sample_it_accepts(tmp_path):
         stats = generate(config, rows=rows, meter=meter)
     assert stats.rows_done == 5
     assert meter.samples_done == 15
+
+
+def test_a_run_resolves_its_settings_without_editing_the_callers_config(tmp_path):
+    """The model a server lists, and the concurrency and streaming picked for it, belong to the run:
+    the config the caller passed in reads the same afterwards, so it can be reused for another run."""
+    rows = [{"id": str(i), "problem": f"q{i}"} for i in range(3)]
+    with FakeServer() as server:
+        config = _config(tmp_path, base_urls=[server.base_url], max_tokens=8)
+        before = dataclasses.asdict(config)
+        stats = generate(config, rows=rows)
+    assert stats.rows_done == 3
+    assert (stats.model, stats.max_concurrent) == (FakeServer.model_id, REMOTE_CONCURRENCY)
+    assert dataclasses.asdict(config) == before

@@ -19,7 +19,7 @@ the files in ``OUTPUT_DIR/<benchmark>/``:
 from __future__ import annotations
 
 import contextlib
-import copy
+import dataclasses
 import datetime as _dt
 import logging
 import time
@@ -53,24 +53,26 @@ BREAKDOWN_COLUMNS = ("subject", "level")
 @contextlib.contextmanager
 def _endpoint(
     config: EvalConfig, local: Any = None
-) -> Iterator[tuple[list[str], str | None, str, dict[str, str]]]:
-    """(base_urls, model name for requests, endpoint label, server kind and version): a served
-    local model or the given URLs (``local``: the ``LocalServer`` a caller started behind them)."""
+) -> Iterator[tuple[EvalConfig, list[str], str | None, str, dict[str, str]]]:
+    """(the run's config, base_urls, model name for requests, endpoint label, server kind and version):
+    a served local model or the given URLs (``local``: the ``LocalServer`` a caller started behind
+    them). For a model served here, the run's config is ``config`` with the concurrency and
+    streaming picked for that server; for given URLs the generation run resolves them itself."""
     from r1lab.generation.settings import engine_info
 
     if config.serve_model:
         from r1lab.generation.engines import serve
-        from r1lab.generation.server import apply_server_defaults
+        from r1lab.generation.server import server_defaults
 
         with serve(
             config.serve_model, config.engine, dtype=config.serve_dtype, max_tokens=config.max_tokens
         ) as server:
-            apply_server_defaults(config, server)  # the concurrency and streaming picked for this server
             info = engine_info(server)
-            yield [server.base_url], server.model, f"{info['kind']} {config.serve_model}", info
+            run_config = dataclasses.replace(config, **server_defaults(config, server))
+            yield run_config, [server.base_url], server.model, f"{info['kind']} {config.serve_model}", info
     else:
         info = engine_info(local, config.base_urls[0] if config.base_urls else None)
-        yield list(config.base_urls), config.model, ", ".join(config.base_urls), info
+        yield config, list(config.base_urls), config.model, ", ".join(config.base_urls), info
 
 
 def evaluate(config: EvalConfig, *, server: Any = None, meter: Any = None) -> list[dict[str, Any]]:
@@ -83,10 +85,9 @@ def evaluate(config: EvalConfig, *, server: Any = None, meter: Any = None) -> li
     With ``config.compare`` the comparison with published scores is also written to
     ``OUTPUT_DIR/compare.md`` (the CLI prints it).
     """
-    config = copy.copy(config)  # the served model's picked concurrency must not leak into the caller's config
     check_resumes(config)  # every benchmark, before a model is served
     results = []
-    with _endpoint(config, server) as (base_urls, model, endpoint, engine):
+    with _endpoint(config, server) as (config, base_urls, model, endpoint, engine):
         for benchmark in config.benchmarks:
             results.append(
                 evaluate_benchmark(

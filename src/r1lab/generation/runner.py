@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
+import dataclasses
 import logging
 import signal
 import threading
@@ -36,7 +36,7 @@ from r1lab.generation.merge import (
     write_manifest,
 )
 from r1lab.generation.schedule import load_length_prior, prior_order
-from r1lab.generation.server import apply_server_defaults
+from r1lab.generation.server import server_defaults
 from r1lab.generation.settings import RunSettings, engine_info
 from r1lab.generation.stats import GenerationStats, ProgressBar, RunMeter
 from r1lab.generation.store import OutputStore
@@ -93,7 +93,6 @@ async def agenerate(
     meter: RunMeter | None = None,
 ) -> GenerationStats:
     """The async form of ``generate``."""
-    config = copy.copy(config)  # the run fills in base_urls/model; the caller's config stays as given
     if not config.base_urls and not config.serve_model:
         raise ConfigError("no server: give --base-url URL (repeatable) or --serve-model DIR")
     settings = settings or RunSettings.from_config(config, num_samples=config.num_generations)
@@ -110,7 +109,7 @@ async def agenerate(
         plan = plan_input(config, source_rows, source, store.done)
         stats.rows_total, stats.rows_skipped = plan.rows_total, plan.rows_skipped
         if config.length_prior and config.schedule in ("auto", "prior"):
-            _order_by_prior(config, plan)
+            config = _order_by_prior(config, plan)
         retrying = len(set(store.previously_failed) & {plan.ids[i] for i in plan.selected})
         logger.info(
             "%s: %d rows in this shard, %d already in %s, %d to generate%s",
@@ -133,9 +132,10 @@ async def agenerate(
                             max_tokens=config.max_tokens,
                         )
                     )
-                    config.base_urls = [server.base_url]
-                    config.model = config.model or server.model
-                apply_server_defaults(config, server)
+                    # From here on the run talks to that server as to any other.
+                    served = {"base_urls": [server.base_url], "model": config.model or server.model}
+                    config = dataclasses.replace(config, serve_model=None, **served)
+                config = dataclasses.replace(config, **server_defaults(config, server))
                 stats.max_concurrent = config.max_concurrent
                 if not settings.server:
                     settings = settings.with_server(engine_info(server, config.base_urls[0]))
@@ -160,12 +160,14 @@ async def agenerate(
     return stats
 
 
-def _order_by_prior(config: GenerateConfig, plan) -> None:
-    """Longest-expected rows first (``schedule.prior_order``); the window then sends them in this order."""
+def _order_by_prior(config: GenerateConfig, plan) -> GenerateConfig:
+    """Longest-expected rows first (``schedule.prior_order``); the window then sends them in this order.
+
+    Returns the run's config: without ``length_prior`` where the file holds no length for these rows.
+    """
     prior = load_length_prior(config.length_prior, config.output, required=config.schedule == "prior")
     if not prior:  # a directory without this benchmark: 'auto' learns lengths as it goes instead
-        config.length_prior = None
-        return
+        return dataclasses.replace(config, length_prior=None)
     ids = [plan.ids[i] for i in plan.selected]
     known = sum(row_id in prior for row_id in ids)
     plan.selected = [plan.selected[i] for i in prior_order(ids, prior)]
@@ -180,6 +182,7 @@ def _order_by_prior(config: GenerateConfig, plan) -> None:
         logger.warning(
             "the length prior %s shares no id with this input; the run is in input order", config.length_prior
         )
+    return config
 
 
 async def _run_window(
@@ -206,7 +209,8 @@ async def _run_window(
     session = make_session(config)
     progress = None
     try:
-        await preflight(session, config, plan)
+        config = await preflight(session, config, plan)
+        stats.model = config.model or ""  # the server's own name where none was given
         meter.reset()  # the clock starts with the first real request
         meter.started = True
         engine = Engine(config, plan.iter_rows(), store, meter, lambda row: build_request(config, row))
@@ -236,8 +240,11 @@ async def _run_window(
                 signal.signal(signal.SIGTERM, previous_sigterm)
 
 
-async def preflight(session: aiohttp.ClientSession, config: GenerateConfig, plan) -> None:
-    """Fail fast: every server reachable, the model known, and one tiny request accepted."""
+async def preflight(session: aiohttp.ClientSession, config: GenerateConfig, plan) -> GenerateConfig:
+    """Fail fast: every server reachable, the model known, and one tiny request accepted.
+
+    Returns the run's config, with the server's first model where none was given.
+    """
     endpoints = [Endpoint(url.rstrip("/")) for url in config.base_urls]
     probe_timeout = aiohttp.ClientTimeout(total=min(30.0, config.timeout))
     for endpoint in endpoints:
@@ -249,7 +256,7 @@ async def preflight(session: aiohttp.ClientSession, config: GenerateConfig, plan
                 f"cannot reach the server at {endpoint.base_url}: {type(exc).__name__}: {exc}".rstrip(": ")
             ) from None
     if not config.model:
-        config.model = await _first_model(session, endpoints[0], probe_timeout)
+        config = dataclasses.replace(config, model=await _first_model(session, endpoints[0], probe_timeout))
     _, row = next(plan.iter_rows())
     body = {**build_request(config, row), "max_tokens": 1}
     body.pop("n", None)
@@ -268,6 +275,7 @@ async def preflight(session: aiohttp.ClientSession, config: GenerateConfig, plan
                 )
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         logger.warning("test request to %s failed (%s); starting anyway, failures will be retried", url, exc)
+    return config
 
 
 async def _first_model(session: aiohttp.ClientSession, endpoint: Endpoint, timeout) -> str:
@@ -296,5 +304,5 @@ def _finish_stats(stats: GenerationStats, meter: RunMeter, config: GenerateConfi
     stats.mean_in_flight = round(meter.mean_in_flight(), 3)
     stats.mean_in_flight_while_input_remains = round(meter.mean_in_flight_while_input(), 3)
     stats.latency_s = meter.latency_percentiles()
-    stats.model = config.model or ""
+    stats.model = stats.model or config.model or ""
     stats.finished_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -16,7 +16,7 @@ requests here, and a second server (or a trainer) on the same machine was then k
 kernel's OOM killer. Without a GPU r1lab caps the cache at ``CPU_CACHE_MEMORY_FRACTION``.
 
 How many requests to keep in flight depends on the server, so a run that leaves ``max_concurrent``
-unset gets it from here (``apply_server_defaults``). On a CPU that entry module also registers
+unset gets it from here (``server_defaults``). On a CPU that entry module also registers
 r1lab's attention (``cpu_attention``) batches the decoding requests
 per request instead of transformers' SDPA over a block-diagonal mask of *all* requests' keys; with
 it, served throughput grows with the window like offline batching (SmolLM2-135M, 2 cores: 46 / 61 /
@@ -43,6 +43,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from r1lab.errors import ConfigError, R1labError
 
@@ -155,19 +156,21 @@ def pick_concurrency(continuous_batching: bool, on_gpu: bool) -> int:
     return REMOTE_CONCURRENCY if on_gpu else CPU_CONCURRENCY
 
 
-def apply_server_defaults(config, server: LocalServer | None = None) -> None:
-    """Fill in what a run's ``RequestOptions`` left to the server: concurrency and streaming.
+def server_defaults(config, server: LocalServer | None = None) -> dict[str, Any]:
+    """What a run's ``RequestOptions`` left to the server, resolved: ``max_concurrent`` and ``stream``.
 
     With ``server`` (a model served for the run) ``max_concurrent`` defaults to its
     ``recommended_concurrency`` and responses stream, so the progress bar counts tokens as they are
     generated (a CPU server takes minutes per row). Without one, ``max_concurrent`` defaults to
-    ``REMOTE_CONCURRENCY`` and responses come whole.
+    ``REMOTE_CONCURRENCY`` and responses come whole. Values the user gave are returned unchanged;
+    the caller derives its run's config from them (``dataclasses.replace``), never edits one.
     """
-    if config.max_concurrent is None:
-        config.max_concurrent = server.recommended_concurrency if server else REMOTE_CONCURRENCY
-        logger.info("max_concurrent: %d requests in flight (picked for this server)", config.max_concurrent)
-    if getattr(config, "stream", None) is None:
-        config.stream = server is not None
+    max_concurrent = config.max_concurrent
+    if max_concurrent is None:
+        max_concurrent = server.recommended_concurrency if server else REMOTE_CONCURRENCY
+        logger.info("max_concurrent: %d requests in flight (picked for this server)", max_concurrent)
+    stream = config.stream if config.stream is not None else server is not None
+    return {"max_concurrent": max_concurrent, "stream": stream}
 
 
 def serve_command(
