@@ -33,7 +33,10 @@ def test_yaml_config_with_command_line_overrides(tmp_path, capsys):
         assert all(len(r["generations"]) == 2 for r in rows)  # the command line wins over the YAML
         bodies = a.requests + b.requests
         assert len(b.requests) == 10 and a.requests == []  # --base-url replaces the YAML's list
-        assert all(body["seed"] == 7 for body in bodies)
+        seeds: dict[str, list[int]] = {}  # the YAML's seed is each row's: its two samples get 7 and 8
+        for body in bodies:
+            seeds.setdefault(body["messages"][-1]["content"], []).append(body["seed"])
+        assert len(seeds) == 5 and all(sorted(got) == [7, 8] for got in seeds.values())
     err = capsys.readouterr().err
     assert "in_flight=" in err and "req_s=" in err and "tok_s=" in err  # the progress bar
 

@@ -59,6 +59,27 @@ def test_one_request_with_n_and_server_that_ignores_n(tmp_path):
     assert all(len(row["generations"]) == 3 for row in out)
 
 
+@pytest.mark.parametrize(
+    "use_n, honour_n", [(False, True), (True, True), (True, False)], ids=["one-per-request", "n", "n-ignored"]
+)
+def test_a_seeded_row_gives_each_sample_its_own_seed_as_vllm_does_for_n(tmp_path, use_n, honour_n):
+    """``--extra-body '{"seed": S}'``: sample i of a row is asked with seed S + i, vLLM's own rule for
+    the i-th of n choices, however the samples are sent: one per request, together with n, or the rest
+    again after a server answered fewer than n. Sent unchanged to every request, a seeded engine
+    returned n copies of the first sample (pass@1 over n samples was one sample, counted n times)."""
+    rows = ROWS[:5]
+    with FakeServer(honour_n=honour_n) as server:
+        stats, out = run(server, tmp_path, rows=rows, num_generations=4, use_n=use_n, extra_body={"seed": 7})
+    assert stats.rows_done == 5 and all(len(row["generations"]) == 4 for row in out)
+    seeds: dict[str, list[int]] = {}
+    for body in server.requests:
+        answered = body.get("n", 1) if honour_n else 1
+        seeds.setdefault(body["messages"][-1]["content"], []).extend(
+            range(body["seed"], body["seed"] + answered)
+        )
+    assert len(seeds) == 5 and all(sorted(got) == [7, 8, 9, 10] for got in seeds.values())
+
+
 def test_completions_api_and_reasoning_content(tmp_path):
     with FakeServer() as server:
         _, out = run(server, tmp_path, api="completions")

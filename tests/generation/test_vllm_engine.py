@@ -82,6 +82,28 @@ def test_seeded_requests_arriving_together_are_served_and_repeat(vllm_server):
     assert first == again and len(set(first)) > 1
 
 
+def test_a_seeded_run_samples_the_same_whether_it_sends_n_or_one_request_per_sample(vllm_server, tmp_path):
+    """r1lab's client gives sample i of a row seed S + i, as vLLM gives the i-th of n choices: the two
+    ways of sending a row's samples then draw the same texts, and the samples of a row differ (each
+    request with seed S alone returned n copies of one sample)."""
+    from r1lab.data.benchmarks import load_benchmark
+    from r1lab.generation import GenerateConfig, generate
+
+    rows = [{"id": row["id"], "problem": row["problem"]} for row in load_benchmark("gsm8k").select(range(8))]
+    drawn = {}
+    for use_n in (False, True):
+        out = tmp_path / f"use_n-{use_n}.jsonl"
+        config = GenerateConfig(output=str(out), base_urls=[vllm_server.base_url], model=vllm_server.model,
+                                num_generations=4, use_n=use_n, temperature=1.0, max_tokens=24,
+                                extra_body={"seed": 7}, progress=False)  # fmt: skip
+        assert generate(config, rows=rows).rows_done == len(rows)
+        drawn[use_n] = {
+            r["id"]: sorted(r["generations"]) for r in map(json.loads, out.read_text().splitlines())
+        }
+    assert drawn[False] == drawn[True]
+    assert sum(len(set(samples)) > 1 for samples in drawn[False].values()) >= len(rows) - 1, drawn[False]
+
+
 def test_metrics_have_the_series_max_concurrent_auto_reads(vllm_server):
     served(vllm_server.base_url, vllm_server.model, gsm8k_messages(4), 16, 4, temperature=0.0)
     with urllib.request.urlopen(vllm_server.root_url + "/metrics", timeout=10) as resp:

@@ -48,7 +48,8 @@ def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
         type=json_object,
         default=argparse.SUPPRESS,
         metavar="JSON",
-        help="JSON object merged into every request body, e.g. '{\"seed\": 0}'",
+        help="JSON object merged into every request body, e.g. '{\"seed\": 0}' (a seed S is the row's: "
+        "its i-th sample is asked with S + i, as vLLM seeds the i-th of n choices)",
     )
 
 

@@ -88,11 +88,26 @@ class RowState:
 
 @dataclass
 class Job:
-    """One request: ``n`` generations for a row, and how many times it has been tried."""
+    """One request: ``n`` generations for a row from sample ``first`` on, and how many times it has been tried."""
 
     state: RowState
     n: int
+    first: int = 0
     attempt: int = 0
+
+    def body(self) -> dict[str, Any]:
+        """The request body: the row's, with this job's ``n`` and, for a seeded run, its own seed.
+
+        A seed in the body (``--extra-body '{"seed": S}'``) is the row's: sample ``i`` gets ``S + i``,
+        as vLLM gives the ``i``-th of ``n`` choices (``vllm/v1/engine/parallel_sampling.py``), so a
+        row's samples are the same whether they go as one request with ``n`` or one at a time. Sent
+        as is to every request, each sample would repeat the first: n copies of one sample.
+        """
+        body = self.state.body
+        seed = body.get("seed")
+        if self.first and isinstance(seed, int) and not isinstance(seed, bool):
+            body = {**body, "seed": seed + self.first}
+        return body if self.n == 1 else {**body, "n": self.n}
 
 
 def parse_choices(data: Any, api: str) -> tuple[list[tuple[str, str, str | None]], int, int]:
@@ -210,7 +225,7 @@ class Engine:
         state = RowState(row_id, row, self.build_request(row), self.config.num_generations)
         if self.config.use_n:
             return [Job(state, state.wanted)]
-        return [Job(state, 1) for _ in range(state.wanted)]
+        return [Job(state, 1, first=i) for i in range(state.wanted)]
 
     def _next_fresh(self) -> Job | None:
         if self._fresh:
@@ -251,7 +266,7 @@ class Engine:
     # ---------- one request ----------
     async def _run_job(self, job: Job) -> None:
         state = job.state
-        body = state.body if job.n == 1 else {**state.body, "n": job.n}
+        body = job.body()
         endpoint = await self.router.acquire()
         meter = self.meter
         meter.change_in_flight(1)
@@ -416,7 +431,7 @@ class Engine:
                     job.n,
                 )
                 self._warned_short_n = True
-            self._fresh.appendleft(Job(state, short))
+            self._fresh.appendleft(Job(state, short, first=job.first + len(choices)))
             return
         if len(state.generations) >= state.wanted:
             state.finished = True

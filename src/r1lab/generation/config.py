@@ -114,7 +114,8 @@ class RequestOptions:
     extra_body: dict[str, Any] = field(
         default_factory=dict,
         metadata={
-            "help": "JSON object merged into every request body (e.g. stop, seed, chat_template_kwargs)"
+            "help": "JSON object merged into every request body (e.g. stop, seed, chat_template_kwargs); "
+            "a seed S is the row's: its i-th sample is asked with S + i, as vLLM seeds the i-th of n choices"
         },
     )
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
