@@ -129,7 +129,7 @@ def main() -> None:
         rows.append([check, f"{c.num_problems} x {c.num_samples}", f"{100 * c.pass_at_1_a:.2f}",
                      f"{100 * c.pass_at_1_b:.2f}", f"{100 * c.difference:+.2f} ± {100 * c.paired_stderr:.2f}",
                      f"[{low:+.2f}, {high:+.2f}]", f"{c.b_better} / {c.a_better} (p {c.sign_p:.2f})",
-                     f"> {floor:.0f}", "yes" if equal else "**no**"])  # fmt: skip
+                     f"> {floor:g}", "yes" if equal else "**no**"])  # fmt: skip
         print(json.dumps({check: results[check]}), flush=True)
     verdict = all(r["equal"] for r in results.values())
     columns = ["check", "problems x samples", "float32 %", "bfloat16 %", "bf16 - fp32 ± s.e.", "95% interval",
