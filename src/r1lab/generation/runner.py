@@ -122,7 +122,7 @@ async def agenerate(
         )
         if plan.selected:
             with contextlib.ExitStack() as servers:
-                server = None
+                server, served = None, {}
                 if config.serve_model:
                     server = servers.enter_context(
                         serve(
@@ -133,9 +133,12 @@ async def agenerate(
                         )
                     )
                     # From here on the run talks to that server as to any other.
-                    served = {"base_urls": [server.base_url], "model": config.model or server.model}
-                    config = dataclasses.replace(config, serve_model=None, **served)
-                config = dataclasses.replace(config, **server_defaults(config, server))
+                    served = {
+                        "serve_model": None,
+                        "base_urls": [server.base_url],
+                        "model": config.model or server.model,
+                    }
+                config = dataclasses.replace(config, **served, **server_defaults(config, server))
                 stats.max_concurrent = config.max_concurrent
                 if not settings.server:
                     settings = settings.with_server(engine_info(server, config.base_urls[0]))
