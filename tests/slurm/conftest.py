@@ -107,8 +107,12 @@ def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def job_logs(output_dir: Path) -> str:
-    return "\n".join(
-        f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-        for p in sorted((output_dir / "logs").glob("*"))
-    )
+def job_logs(output_dir: Path, tail: int | None = None) -> str:
+    """Every job log under OUTPUT_DIR/logs, whole: tests count lines in them, and a requeued task's
+    log holds both runs (append mode), so cutting to a tail can drop the first run's lines. Pass
+    `tail` for the last characters of each, as a short assertion message."""
+    parts = []
+    for path in sorted((output_dir / "logs").glob("*")):
+        text = path.read_text(errors="replace")
+        parts.append(f"--- {path.name}\n{text if tail is None else text[-tail:]}")
+    return "\n".join(parts)
