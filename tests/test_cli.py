@@ -22,6 +22,13 @@ def test_help_lists_every_registered_command():
         assert name in help_text
 
 
+def test_every_command_prints_its_help():
+    # argparse %-formats help text: a "%" in a field's help ("50% pass@1") made `demo --help` crash
+    subcommands = build_parser()._subparsers._group_actions[0].choices
+    for name, subparser in subcommands.items():
+        assert subparser.format_help().startswith("usage:"), name
+
+
 def test_console_script_runs_and_builds_a_model(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "r1lab.cli", "tiny-model", str(tmp_path / "m"), "--num-layers", "1"],

@@ -194,6 +194,7 @@ def add_dataclass_arguments(
             else (f.default_factory() if f.default_factory is not _MISSING else None)
         )
         help_text = field_help(f) + (f" (default: {default})" if default not in (None, "", []) else "")
+        help_text = help_text.replace("%", "%%")  # argparse %-formats help: "50% pass@1" broke --help
         flag = "--" + f.name.replace("_", "-")
         kwargs: dict[str, Any] = {"dest": f.name, "help": help_text, "default": argparse.SUPPRESS}
         if base is bool:
