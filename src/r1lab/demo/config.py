@@ -215,6 +215,14 @@ class DemoConfig:
             "`make install` brought it; the smollm2 preset's default, timed in docs/demo.md)"
         },
     )
+    serve_dtype: str = field(
+        default="float32",
+        metadata={
+            "help": "dtype of every model the demo serves with vLLM, base and trained alike, so that the "
+            "report's differences are the training's, not the numerics' (vLLM would serve a GGUF import "
+            "in bfloat16, and bfloat16 rounds away most of a small GRPO change: docs/real-model.md)"
+        },
+    )
     continuous_batching: bool = field(
         default=True,
         metadata={"help": "serve with continuous batching (off: one request at a time, slower but simplest)"},

