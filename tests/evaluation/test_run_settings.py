@@ -94,3 +94,37 @@ def test_python_generate_is_guarded_too(tmp_path, replay_server):
     with pytest.raises(ConfigError, match=r"another run \(top_p: 0.95 -> 0.5\)"):
         run(top_p=0.5)
     assert run().rows_skipped == 4  # the same settings resume
+
+
+def test_a_seeded_output_begun_before_each_sample_had_its_own_seed_is_not_resumed(tmp_path, replay_server):
+    # Before the rule, one request per sample sent every sample of a row the same seed: vLLM then
+    # returned one sample n times. Such an output's manifest has a seed and no sample_seeds.
+    server = _server(replay_server)
+    evaluate(_config(tmp_path, server))
+    out = tmp_path / "gsm8k"
+    manifest_path = out / "generations.manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["run"]["sample_seeds"] == "seed + sample index"
+    generations = out / "generations.jsonl"
+    generations.write_text("\n".join(generations.read_text().splitlines()[:-1]) + "\n")  # one left to do
+    del manifest["run"]["sample_seeds"]  # as the older version wrote it
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match=r"before r1lab gave each sample of a seeded row its own seed"):
+        evaluate(_config(tmp_path, server))
+    # sent with n in one request, the server seeded the samples seed + i already: it resumes
+    manifest["environments"] = [{**env, "use_n": True} for env in manifest["environments"]]
+    manifest_path.write_text(json.dumps(manifest))
+    (results,) = evaluate(_config(tmp_path, server, use_n=True))
+    assert results["num_problems"] == 4
+
+
+def test_an_unseeded_run_records_no_sample_seeds():
+    # so its identity, and its shards' fingerprint, stay what earlier versions wrote
+    from r1lab.generation.settings import RunSettings
+
+    plain = RunSettings.from_config(GenerateConfig(output="x.jsonl", model="m"), num_samples=4)
+    assert "sample_seeds" not in plain.sampling()
+    one = RunSettings.from_config(
+        GenerateConfig(output="x.jsonl", model="m", extra_body={"seed": 1}), num_samples=1
+    )
+    assert "sample_seeds" not in one.sampling()

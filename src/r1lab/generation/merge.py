@@ -96,6 +96,9 @@ def check_manifest(output: str | os.PathLike, run: Mapping[str, Any], shard_inde
         return
     before = load_manifest(path)
     previous = {**before.get("run", {}), "shard_index": before.get("shard_index", shard_index)}
+    if "sample_seeds" in run and all(env.get("use_n") for env in before.get("environments") or [{}]):
+        # sent as one request with n, a row was seeded by the server, seed + i: the rule since then
+        previous.setdefault("sample_seeds", run["sample_seeds"])
     check_resume(previous, {**run, "shard_index": shard_index}, str(output))
 
 

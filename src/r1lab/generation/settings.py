@@ -50,6 +50,13 @@ IDENTITY_FIELDS = (
 )
 
 
+#: How the samples of a seeded row are seeded: sample i gets seed + i (vLLM's rule for the i-th of
+#: ``n`` choices). Recorded with a seed and several samples (``sampling()``), so that the resume guard
+#: can tell an output begun before this rule, when one-request-per-sample runs sent every sample of a
+#: row the same seed and got back one sample repeated.
+SAMPLE_SEEDS = "seed + sample index"
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """How one run samples (identity) and what it ran on (environment); see the module docstring."""
@@ -112,8 +119,13 @@ class RunSettings:
         return dataclasses.replace(self, server=dict(info))
 
     def sampling(self) -> dict[str, Any]:
-        """The identity fields as JSON: what a resume must not change (and ``settings.json``)."""
-        return {name: _plain(getattr(self, name)) for name in IDENTITY_FIELDS}
+        """The identity fields as JSON: what a resume must not change (and ``settings.json``), with
+        ``sample_seeds`` where a seed meets several samples (only there: an unseeded run's identity,
+        and so its shards' fingerprint, stays what earlier versions wrote)."""
+        identity = {name: _plain(getattr(self, name)) for name in IDENTITY_FIELDS}
+        if self.seed is not None and self.num_samples > 1:
+            identity["sample_seeds"] = SAMPLE_SEEDS
+        return identity
 
     def environment(self) -> dict[str, Any]:
         """What the run ran on: recorded, and allowed to change on resume."""
@@ -128,10 +140,17 @@ def check_resume(before: Mapping[str, Any], now: Mapping[str, Any], where: str) 
 
     ``before`` and ``now`` are the identity parts of two records (plus whatever says which rows a
     run reads: the manifest's input fields); a field absent from ``before`` (an older record) is
-    not a change. Raises ``ConfigError`` naming every changed field, old -> new.
+    not a change, except ``sample_seeds``: a seeded record without it holds rows of the old seeding.
+    Raises ``ConfigError`` naming every changed field, old -> new.
     """
     from r1lab.errors import ConfigError
 
+    if now.get("sample_seeds") and "sample_seeds" not in before and before.get("seed") is not None:
+        raise ConfigError(
+            f"{where}: its rows were drawn before r1lab gave each sample of a seeded row its own seed "
+            f"({SAMPLE_SEEDS}): sent one request per sample, a row's samples are one sample repeated. "
+            "Use another output (--output / --output-dir), or delete it to start afresh"
+        )
     changed = sorted(k for k in now if k in before and _plain(before[k]) != _plain(now[k]))
     if changed:
         detail = "; ".join(f"{k}: {before[k]!r} -> {now[k]!r}" for k in changed)
