@@ -25,8 +25,8 @@ answer that leaves the offline tokens is still greedy when the token it took ins
 difference names its setting in a ``SamplingContractError``. Without a reference the answers must
 agree with each other, or, where the server returns raw logprobs (vLLM), each answer must take a most
 likely token at every step by the server's own numbers (``by_logprobs``; ties allowed): bfloat16 has
-no float32 reference, and its exact logit ties make different samplers' answers part ways. ``serve_model`` runs this once on every server r1lab starts
-(``check_sampling=True``).
+no float32 reference, and its exact logit ties make different samplers' answers part ways.
+``serve_model`` runs this once on every server r1lab starts (``check_sampling=True``).
 
 For a server r1lab did not start, ``warn_if_greedy_differs`` (called by the client as each row's
 samples come back) warns once when the samples of a temperature-0 row differ.
