@@ -61,6 +61,20 @@ def test_the_forecast_admits_what_the_peak_has_room_for():
     assert admissible(every, [], [], prompt=20, room=10 * one, z=0.0, most=4) == 4
 
 
+def test_one_long_request_cannot_fill_the_forecast_beyond_the_cache():
+    # Seven finished, one still running at 300 steps: past it the tail falls like 1/t up to a cap of
+    # 4,096 tokens, twice the cache. Unbounded, its one-in-fourteen chance of reaching the cap at 1.5
+    # s.d. fills the 1,800 tokens of room alone and nothing is admitted while it runs; no sequence
+    # can hold more than the cache's 2,000 tokens, and with that bound there is room.
+    survival = LengthSurvival([50, 70, 90, 100, 110, 130, 290], [300], cap=4096)
+    options = dict(prompt=24, room=1800, z=1.5, most=100)
+    assert admissible(survival, [300], [1], **options) == 0
+    assert admissible(survival, [300], [1], **options, ceiling=2000) >= 3
+    # where every sequence fits the cache (vLLM: a context must), the bound changes nothing
+    short = LengthSurvival([50, 70, 90, 100], [120], cap=600)
+    assert admissible(short, [120], [1], **options, ceiling=2000) == admissible(short, [120], [1], **options)
+
+
 def r1_like(seed: int, cache_info: bool = True) -> EngineConfig:
     return EngineConfig(
         kv_tokens=32000, block_size=16, prompt_tokens=100, step_base=1e-3, step_per_seq=1e-5,

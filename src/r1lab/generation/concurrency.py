@@ -355,7 +355,7 @@ class AdaptiveConcurrency:
         per_request = max(1, round(seq_total / len(sequences)))
         return admissible(
             survival, ages, sequences, prompt, room=self.target_usage * capacity, z=self.law.z or 0.0,
-            most=self.maximum - len(self._inflight), new_sequences=per_request,
+            most=self.maximum - len(self._inflight), new_sequences=per_request, ceiling=capacity,
         )  # fmt: skip
 
     def _cache_size(self, load: ServerLoad, prompt: float | None) -> tuple[float | None, float | None]:

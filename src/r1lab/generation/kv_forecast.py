@@ -77,21 +77,26 @@ def _grid(horizon: float) -> np.ndarray:
 
 
 def _running_usage(
-    survival: LengthSurvival, ages: np.ndarray, sequences: np.ndarray, prompt: float, steps: np.ndarray
+    survival: LengthSurvival,
+    ages: np.ndarray,
+    sequences: np.ndarray,
+    prompt: float,
+    steps: np.ndarray,
+    ceiling: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of the tokens the running requests hold at each of ``steps`` from now."""
     alive_now = np.maximum(survival(ages), 1e-12)[:, None]
     p = np.minimum(survival(ages[:, None] + steps[None, :]) / alive_now, 1.0)  # (requests, steps)
-    held = (prompt + ages[:, None] + steps[None, :]) * sequences[:, None]
+    held = np.minimum(prompt + ages[:, None] + steps[None, :], ceiling) * sequences[:, None]
     return (p * held).sum(axis=0), (p * (1 - p) * held**2).sum(axis=0)
 
 
 def _new_usage(
-    survival: LengthSurvival, prompt: float, steps: np.ndarray, new_sequences: int
+    survival: LengthSurvival, prompt: float, steps: np.ndarray, new_sequences: int, ceiling: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of what one new request holds at each of ``steps`` from its admission."""
     p_new = survival(steps)
-    held_new = (prompt + steps) * new_sequences
+    held_new = np.minimum(prompt + steps, ceiling) * new_sequences
     return p_new * held_new, p_new * (1 - p_new) * held_new**2
 
 
@@ -103,13 +108,15 @@ def peak_usage(
     new: int,
     z: float,
     new_sequences: int = 1,
+    ceiling: float = np.inf,
 ) -> float:
     """The forecast peak of the cache's usage in tokens: the running requests (``ages`` in decode
-    steps, ``sequences`` each) and ``new`` fresh ones, no further admissions, ``z`` s.d. above the mean."""
+    steps, ``sequences`` each) and ``new`` fresh ones, no further admissions, ``z`` s.d. above the mean.
+    ``ceiling``: the most one sequence can hold (the cache's size: a longer one cannot be held)."""
     steps = _horizon_steps(survival, ages, new)
-    mean, var = _running_usage(survival, ages, sequences, prompt, steps)
+    mean, var = _running_usage(survival, ages, sequences, prompt, steps, ceiling)
     if new:
-        one_mean, one_var = _new_usage(survival, prompt, steps, new_sequences)
+        one_mean, one_var = _new_usage(survival, prompt, steps, new_sequences, ceiling)
         mean, var = mean + new * one_mean, var + new * one_var
     return float((mean + z * np.sqrt(var)).max())
 
@@ -123,8 +130,15 @@ def admissible(
     z: float,
     most: int,
     new_sequences: int = 1,
+    ceiling: float = np.inf,
 ) -> int:
     """How many new requests (up to ``most``) keep the forecast peak within ``room`` tokens.
+
+    ``ceiling`` bounds what one sequence holds: the cache's size. Without it, where ``max_tokens``
+    exceeds the cache, the 1/t tail let one long request alone (a 7% chance of reaching 4,096
+    tokens, at 1.5 s.d.) fill a 2,000-token cache in the forecast, and nothing was admitted while it
+    ran: the simulator's window fell to 1 for a tenth of a run. vLLM never gets there (a request's
+    context must fit its cache), so there the bound changes nothing.
 
     The running requests' forecast is computed once and each candidate count only adds its new
     requests' share: the controller runs this at every reading (every 32nd of a request's latency),
@@ -133,11 +147,11 @@ def admissible(
     """
     ages_a = np.asarray(ages, dtype=float)
     seq_a = np.asarray(sequences, dtype=float)
-    if peak_usage(survival, ages_a, seq_a, prompt, 0, z, new_sequences) > room:
+    if peak_usage(survival, ages_a, seq_a, prompt, 0, z, new_sequences, ceiling) > room:
         return 0
     steps = _horizon_steps(survival, ages_a, 1)
-    mean, var = _running_usage(survival, ages_a, seq_a, prompt, steps)
-    one_mean, one_var = _new_usage(survival, prompt, steps, new_sequences)
+    mean, var = _running_usage(survival, ages_a, seq_a, prompt, steps, ceiling)
+    one_mean, one_var = _new_usage(survival, prompt, steps, new_sequences, ceiling)
 
     def fits(new: int) -> bool:
         return float((mean + new * one_mean + z * np.sqrt(var + new * one_var)).max()) <= room
