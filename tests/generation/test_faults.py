@@ -66,9 +66,11 @@ def test_twenty_percent_mixed_faults_cost_little_and_lose_nothing(tmp_path):
         assert sim["faults"] > 0.12 * 2 * n_rows and stats.retries >= sim["faults"]
         # The window stays full while input remains (the defect: 1.0 of 32).
         assert stats.mean_in_flight_while_input_remains > 0.75 * 32
-    # The engine's simulated clock charges every idle moment the client causes; target 1.35x.
-    assert statistics.median(makespans) < 1.35 * clean_sim["makespan"], (makespans, clean_sim["makespan"])
-    assert statistics.median(walls) < 1.8 * clean_wall  # wall clock, with a margin for a loaded machine
+    # The engine's simulated clock charges every idle moment the client causes (a backoff's sleep
+    # too); target 1.35x. The wall clock is only reported: a timed bound fails on a busy machine.
+    assert statistics.median(makespans) < 1.35 * clean_sim["makespan"], (
+        makespans, clean_sim["makespan"], walls, clean_wall,
+    )  # fmt: skip
 
 
 def test_sigkill_under_faults_then_rerun_writes_every_row_exactly_once(tmp_path):
